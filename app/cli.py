@@ -1,0 +1,144 @@
+"""The `losslab` command: serve the app, or run optimizers from the terminal.
+
+losslab serve [--host H] [--port P] [--workers N] [--reload]
+losslab run --surface bowl --optimizer SGD --lr 0.1 --start 3 2 --steps 10 [--format csv|json]
+losslab surfaces
+losslab optimizers
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from app.errors import InvalidInput
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run(
+        "app.main:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        reload=args.reload,
+    )
+    return 0
+
+
+def _hyperparameters(args: argparse.Namespace) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for item in args.hp:
+        name, sep, text = item.partition("=")
+        if not sep:
+            raise InvalidInput(("hyperparameters",), f"--hp takes name=value, got {item!r}")
+        try:
+            values[name] = json.loads(text)
+        except json.JSONDecodeError:
+            values[name] = text
+    if args.lr is not None:
+        values["lr"] = args.lr
+    if args.momentum is not None:
+        values["momentum"] = args.momentum
+    return values
+
+
+def _run(args: argparse.Namespace) -> int:
+    from app import engine
+
+    config = engine.make_config(
+        surface=args.surface,
+        optimizer=args.optimizer,
+        hyperparameters=_hyperparameters(args),
+        start=args.start,
+        steps=args.steps,
+        dtype=args.dtype,
+        max_steps=args.steps,
+    )
+    status, frames, summary = engine.run(config)
+    if args.format == "json":
+        json.dump({"status": status, "frames": frames, "summary": summary.as_dict()}, sys.stdout)
+        sys.stdout.write("\n")
+    else:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["step", "x", "y", "loss", "grad_x", "grad_y", "lr"])
+        for f in frames:
+            writer.writerow([f["step"], f["x"], f["y"], f["loss"], *f["grad"], f["lr"]])
+        print(f"# {status}: {summary.reason}", file=sys.stderr)
+    return 0
+
+
+def _surfaces(args: argparse.Namespace) -> int:
+    from app.surfaces import SURFACES
+
+    for s in SURFACES.values():
+        print(f"{s.name:16} {s.formula}")
+    return 0
+
+
+def _optimizers(args: argparse.Namespace) -> int:
+    from app.optimizers import OPTIMIZERS
+
+    for spec in OPTIMIZERS.values():
+        defaults = ", ".join(f"{hp.name}={hp.default}" for hp in spec.hyperparameters)
+        print(f"{spec.name:10} {defaults}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="losslab",
+        description="Watch real torch.optim optimizers move on 2D loss landscapes.",
+    )
+    commands = top.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve the web app and the API")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    serve.add_argument("--reload", action="store_true", help="restart on code changes")
+    serve.set_defaults(handler=_serve)
+
+    run = commands.add_parser(
+        "run", help="run one optimizer and print its trajectory (same engine as the API)"
+    )
+    run.add_argument("--surface", default="bowl", help="surface name (see `losslab surfaces`)")
+    run.add_argument("--optimizer", default="SGD", help="torch.optim class name")
+    run.add_argument("--lr", type=float, help="learning rate (default: torch's)")
+    run.add_argument("--momentum", type=float, help="momentum, for optimizers that take it")
+    run.add_argument(
+        "--hp",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="any other hyperparameter, value in JSON (e.g. --hp betas=[0.9,0.99])",
+    )
+    run.add_argument("--start", type=float, nargs=2, metavar=("X", "Y"), help="start point")
+    run.add_argument("--steps", type=int, default=100, help="optimizer steps (default 100)")
+    run.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    run.add_argument("--format", default="csv", choices=["csv", "json"])
+    run.set_defaults(handler=_run)
+
+    commands.add_parser("surfaces", help="list the surfaces").set_defaults(handler=_surfaces)
+    commands.add_parser(
+        "optimizers", help="list the optimizers and their torch defaults"
+    ).set_defaults(handler=_optimizers)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except InvalidInput as error:
+        print(f"losslab: {'.'.join(map(str, error.loc))}: {error.message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

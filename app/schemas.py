@@ -1,0 +1,113 @@
+"""Pydantic models of the HTTP contract (shared/API.md), and nothing else."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+FiniteFloat = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+Point = Annotated[list[FiniteFloat], Field(min_length=2, max_length=2)]
+Status = Literal["converged", "diverged", "max_steps"]
+
+
+class Domain(BaseModel):
+    x: tuple[float, float]
+    y: tuple[float, float]
+
+
+class MinimumOut(BaseModel):
+    x: float
+    y: float
+    loss: float
+    kind: Literal["global", "local"]
+
+
+class SaddleOut(BaseModel):
+    x: float
+    y: float
+    loss: float
+
+
+class SurfaceOut(BaseModel):
+    name: str
+    title: str
+    description: str
+    formula: str
+    domain: Domain
+    default_start: tuple[float, float]
+    minima: list[MinimumOut]
+    saddles: list[SaddleOut]
+
+
+class Grid(BaseModel):
+    x: list[float]
+    y: list[float]
+    z: list[list[float | None]] = Field(
+        description="z[i][j] = f(x[j], y[i]); null where the surface is not finite"
+    )
+
+
+class HyperparameterOut(BaseModel):
+    name: str = Field(description="the keyword argument of the torch.optim class")
+    type: Literal["float", "int", "bool", "pair", "choice"]
+    default: Any = Field(description="torch's own default")
+    description: str
+    min: float | None = Field(None, description="smallest accepted value (inclusive)")
+    max: float | None = Field(None, description="largest accepted value (inclusive)")
+    log: bool = Field(description="a scale parameter: its slider is logarithmic")
+    slider_min: float | None = Field(None, description="lower end of the slider's span")
+    slider_max: float | None = Field(None, description="upper end of the slider's span")
+    nullable: bool = Field(description="null is accepted and means torch's own choice")
+    choices: list[Any] | None = None
+
+
+class OptimizerOut(BaseModel):
+    name: str
+    title: str
+    description: str
+    hyperparameters: list[HyperparameterOut]
+    needs_closure: bool = Field(description="step() takes a closure (LBFGS): a frame per step")
+    param_shape: list[int] = Field(description="the shape the point is given to torch in")
+
+
+class RunRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    surface: str = Field(description="a surface name from GET /api/surfaces")
+    optimizer: str = Field(description="a torch.optim class name from GET /api/optimizers")
+    hyperparameters: dict[str, Any] = Field(
+        default_factory=dict, description="keyword arguments of the optimizer; omitted: torch's"
+    )
+    start: Point | None = Field(None, description="[x, y]; omitted: the surface's default")
+    steps: Annotated[int, Field(strict=True, ge=1)] = Field(
+        100, description="optimizer steps, at most the server's max_steps (10,000 by default)"
+    )
+    dtype: Literal["float32", "float64"] = "float32"
+
+
+class FrameOut(BaseModel):
+    step: int
+    x: float
+    y: float
+    loss: float
+    grad: list[float]
+    lr: float
+    state: dict[str, float | list[float]]
+
+
+class Summary(BaseModel):
+    final_loss: float
+    steps_taken: int
+    final_x: float
+    final_y: float
+    final_grad_norm: float
+    best_loss: float
+    reason: str = Field(description="why the run ended, in words")
+
+
+class Run(BaseModel):
+    run_id: str
+    status: Status
+    frames: list[FrameOut]
+    summary: Summary
