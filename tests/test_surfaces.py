@@ -40,9 +40,10 @@ each_surface_with_minima = pytest.mark.parametrize(
 each_dtype = pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
 
 
-def critical_points(surface: Surface, dtype: torch.dtype = torch.float64) -> Tensor:
+def critical_points(surface: Surface) -> Tensor:
+    """Minima first, then saddles, as float64 rows (x, y)."""
     points = [(m.x, m.y) for m in surface.minima] + [(s.x, s.y) for s in surface.saddles]
-    return torch.tensor(points, dtype=dtype).reshape(-1, 2)
+    return torch.tensor(points, dtype=torch.float64).reshape(-1, 2)
 
 
 def gradient_and_hessian(surface: Surface, points: Tensor) -> tuple[Tensor, Tensor]:
