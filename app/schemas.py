@@ -106,8 +106,65 @@ class Summary(BaseModel):
     reason: str = Field(description="why the run ended, in words")
 
 
+class Event(BaseModel):
+    type: Literal["overshoot", "oscillation", "escape", "saddle_stall", "divergence"]
+    step: int
+    detail: str = Field(description="a one-line plain explanation")
+
+
+class Outcome(BaseModel):
+    type: Literal["minimum", "diverged", "stationary", "moving"]
+    minimum: int | None = Field(description="index into the surface's minima, if any")
+    detail: str
+
+
+class Curvature(BaseModel):
+    sharpness: list[float] = Field(description="largest Hessian eigenvalue at each frame")
+    min_eigenvalue: list[float] = Field(description="smallest Hessian eigenvalue at each frame")
+
+
+class Stability(BaseModel):
+    threshold: float | None = Field(
+        description="the sharpness above which the SGD family is unstable for these settings"
+    )
+    rule: str | None
+    max_sharpness: float
+    measured_contraction: float | None = Field(
+        description="per-step contraction of the distance to the reached minimum, measured"
+    )
+    predicted_contraction: float | None = Field(
+        description="the same, predicted by the linear theory from the Hessian at the minimum"
+    )
+
+
+class Analysis(BaseModel):
+    events: list[Event]
+    outcome: Outcome
+    curvature: Curvature
+    stability: Stability
+
+
 class Run(BaseModel):
     run_id: str
     status: Status
     frames: list[FrameOut]
     summary: Summary
+    analysis: Analysis
+
+
+class RunDone(BaseModel):
+    """The last message of a stream: the Run without its frames."""
+
+    run_id: str
+    status: Status
+    summary: Summary
+    analysis: Analysis
+
+
+class Preset(BaseModel):
+    name: str
+    title: str
+    description: str
+    phenomenon: Literal["overshoot", "oscillation", "escape", "saddle_stall", "divergence"]
+    surface: str
+    runs: list[RunRequest]

@@ -14,10 +14,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from app import engine
+from app.analysis import analyze
 from app.config import Settings, SettingsDep
 from app.engine import RunConfig
 from app.optimizers import OPTIMIZERS, Hyperparameter, OptimizerSpec
-from app.schemas import Grid, OptimizerOut, Run, RunRequest, SurfaceOut
+from app.presets import get_presets
+from app.schemas import Grid, OptimizerOut, Preset, Run, RunRequest, SurfaceOut
 from app.surfaces import SURFACES, Surface, UnknownSurface, get_surface
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -128,7 +130,18 @@ def build_config(request: RunRequest, settings: Settings) -> RunConfig:
 def _run(request: RunRequest, settings: Settings) -> dict[str, Any]:
     config = build_config(request, settings)
     status, frames, summary = engine.run(config)
-    return {"run_id": uuid4().hex, "status": status, "frames": frames, "summary": summary.as_dict()}
+    return {
+        "run_id": uuid4().hex,
+        "status": status,
+        "frames": frames,
+        "summary": summary.as_dict(),
+        "analysis": analyze(config, frames, status),
+    }
+
+
+@router.get("/presets", response_model=list[Preset])
+async def list_presets() -> Any:
+    return get_presets()
 
 
 @router.post("/runs", response_model=Run)

@@ -21,6 +21,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
+from app.analysis import analyze
 from app.config import Settings, SettingsDep
 from app.engine import Frame, Trajectory, summarize
 from app.errors import InvalidInput
@@ -53,9 +54,16 @@ async def frame_batches(trajectory: Trajectory, max_frames: int) -> AsyncIterato
 
 
 def done_payload(run_id: Any, trajectory: Trajectory, frames: list[Frame]) -> dict[str, Any]:
-    assert trajectory.status is not None
-    summary = summarize(frames, trajectory.status, trajectory.reason)
-    return {"run_id": run_id, "status": trajectory.status, "summary": summary.as_dict()}
+    """The Run without its frames (RunDone), analysis included."""
+    status = trajectory.status
+    assert status is not None
+    summary = summarize(frames, status, trajectory.reason)
+    return {
+        "run_id": run_id,
+        "status": status,
+        "summary": summary.as_dict(),
+        "analysis": analyze(trajectory.config, frames, status),
+    }
 
 
 def dumps(payload: Any) -> str:
@@ -84,7 +92,8 @@ async def stream_run_sse(request: RunRequest, settings: SettingsDep) -> Streamin
             async for batch in frame_batches(trajectory, settings.stream_batch_frames):
                 seen.extend(batch)
                 yield f"event: frames\ndata: {dumps({'run_id': run_id, 'frames': batch})}\n\n"
-            yield f"event: done\ndata: {dumps(done_payload(run_id, trajectory, seen))}\n\n"
+            done = await run_in_threadpool(done_payload, run_id, trajectory, seen)
+            yield f"event: done\ndata: {dumps(done)}\n\n"
         except Exception:
             log.exception("stream %s failed", run_id)
             yield f"event: error\ndata: {dumps({'run_id': run_id, 'detail': 'internal error'})}\n\n"
@@ -179,7 +188,8 @@ class RunSocket:
             async for batch in frame_batches(trajectory, self.settings.stream_batch_frames):
                 seen.extend(batch)
                 await self.send({"type": "frames", "run_id": run_id, "frames": batch})
-            await self.send({"type": "done", **done_payload(run_id, trajectory, seen)})
+            done = await run_in_threadpool(done_payload, run_id, trajectory, seen)
+            await self.send({"type": "done", **done})
         except (WebSocketDisconnect, RuntimeError):
             return  # the client went away; nothing more to do for it
 
