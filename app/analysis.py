@@ -33,6 +33,7 @@ from typing import Any
 
 import torch
 
+from app.calculus import gradient_and_hessian
 from app.engine import Frame, RunConfig, Status
 from app.surfaces import Surface
 
@@ -56,11 +57,8 @@ class Event:
 
 
 def hessians(surface: Surface, points: torch.Tensor) -> torch.Tensor:
-    """The Hessian at each of `points` (N, 2), batched through autograd: (N, 2, 2)."""
-    p = points.detach().clone().requires_grad_()
-    (grad,) = torch.autograd.grad(surface.fn(p).sum(), p, create_graph=True)
-    rows = [torch.autograd.grad(grad[:, i].sum(), p, retain_graph=True)[0] for i in range(2)]
-    return torch.stack(rows, dim=1).detach()
+    """The Hessian at each of `points` (N, 2): (N, 2, 2)."""
+    return gradient_and_hessian(surface.fn, points)[1]
 
 
 def _points(frames: Sequence[Frame]) -> torch.Tensor:

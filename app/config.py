@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     """Request bodies above this size get 413."""
     stream_batch_frames: int = 500
     """The most frames in one streamed message."""
+    max_ensemble_steps: int = 100_000
+    """members × steps of one ensemble request."""
     max_ws_message_bytes: int = 65_536
     """WebSocket messages above this size get an error reply."""
 

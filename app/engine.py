@@ -17,14 +17,15 @@ When a run ends early:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal, TypedDict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Literal, TypedDict, cast
 
 import torch
 
 from app.errors import InvalidInput
 from app.optimizers import HyperparameterError, OptimizerSpec, get_optimizer
+from app.schedulers import SchedulerConfig, SchedulerError
 from app.surfaces import Surface, get_surface
 
 Status = Literal["converged", "diverged", "max_steps"]
@@ -33,7 +34,7 @@ DTYPES: dict[str, torch.dtype] = {"float32": torch.float32, "float64": torch.flo
 DIVERGENCE_SPAN_FACTOR = 100.0
 
 
-class Frame(TypedDict):
+class _FrameFields(TypedDict):
     step: int
     x: float
     y: float
@@ -43,8 +44,37 @@ class Frame(TypedDict):
     state: dict[str, float | list[float]]
 
 
+class Frame(_FrameFields, total=False):
+    true_grad: list[float]
+    """Only when the gradient is noisy or clipped: the loss's own gradient before that."""
+
+
 class InvalidRun(InvalidInput):
     """A run config that cannot run: bad start, steps or dtype, or values torch refuses."""
+
+
+@dataclass(frozen=True)
+class Clip:
+    """clip_grad_norm_(max_norm, norm_type) or, with max_value, clip_grad_value_."""
+
+    max_norm: float | None = None
+    norm_type: float = 2.0
+    max_value: float | None = None
+
+    def apply(self, param: torch.Tensor) -> None:
+        if self.max_value is not None:
+            torch.nn.utils.clip_grad_value_([param], self.max_value)
+        else:
+            assert self.max_norm is not None
+            torch.nn.utils.clip_grad_norm_([param], self.max_norm, self.norm_type)
+
+
+@dataclass(frozen=True)
+class Noise:
+    """Gaussian noise of standard deviation `std` added to every gradient, from `seed`."""
+
+    std: float
+    seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -55,6 +85,13 @@ class RunConfig:
     start: tuple[float, float]
     steps: int
     dtype: DType = "float32"
+    scheduler: SchedulerConfig | None = None
+    clip: Clip | None = None
+    noise: Noise | None = None
+
+    @property
+    def transforms_gradient(self) -> bool:
+        return self.clip is not None or self.noise is not None
 
     @property
     def torch_dtype(self) -> torch.dtype:
@@ -96,6 +133,9 @@ def make_config(
     steps: int = 100,
     dtype: str = "float32",
     max_steps: int = 10_000,
+    scheduler: SchedulerConfig | None = None,
+    clip: Clip | None = None,
+    noise: Noise | None = None,
 ) -> RunConfig:
     """Validate a run request field by field; raise an InvalidInput naming the culprit."""
     surf = surface if isinstance(surface, Surface) else get_surface(surface)
@@ -108,7 +148,10 @@ def make_config(
     point = tuple(float(v) for v in (surf.default_start if start is None else start))
     if len(point) != 2 or not all(math.isfinite(v) for v in point):
         raise InvalidRun(("start",), "start must be two finite numbers [x, y]")
-    config = RunConfig(surf, spec, values, (point[0], point[1]), steps, dtype)  # type: ignore[arg-type]
+    config = RunConfig(
+        surf, spec, values, (point[0], point[1]), steps, dtype,  # type: ignore[arg-type]
+        scheduler=scheduler, clip=clip, noise=noise,
+    )  # fmt: skip
     (xlo, xhi), (ylo, yhi) = config.bounds()
     if not (xlo <= point[0] <= xhi and ylo <= point[1] <= yhi):
         raise InvalidRun(
@@ -129,28 +172,88 @@ def _check_start(config: RunConfig) -> None:
         raise InvalidRun(("start",), "the loss or its gradient is not finite at start")
 
 
+TORCH_ERRORS = (ValueError, RuntimeError, TypeError, IndexError, ZeroDivisionError)
+
+
 def _check_torch_accepts(config: RunConfig) -> None:
-    """Construct the optimizer and take one step on a scratch copy, as the run will.
+    """Build the run and take one step on a scratch copy, as the run will.
 
     torch validates some values only at construction and some only in step(); either way the
     client hears about it before any frame is streamed. The culprit is found by retrying with
     one user value at a time.
     """
+    bare = replace(config, scheduler=None)
     try:
-        _scratch_step(config, config.hyperparameters)
-    except (ValueError, RuntimeError, TypeError) as error:
+        _scratch_step(bare, config.hyperparameters)
+    except TORCH_ERRORS as error:
         for name, value in config.hyperparameters.items():
             try:
-                _scratch_step(config, {name: value})
-            except (ValueError, RuntimeError, TypeError) as alone:
+                _scratch_step(bare, {name: value})
+            except TORCH_ERRORS as alone:
                 raise HyperparameterError((name,), f"torch rejects {name}: {alone}") from None
         raise HyperparameterError((), f"torch rejects these hyperparameters: {error}") from None
+    if config.scheduler is not None:
+        try:
+            _scratch_step(config, config.hyperparameters)
+        except TORCH_ERRORS as error:
+            raise SchedulerError(("params",), f"torch rejects this scheduler: {error}") from None
 
 
 def _scratch_step(config: RunConfig, hyperparameters: Mapping[str, Any]) -> None:
-    trajectory = Trajectory(config)
-    param, optimizer = trajectory.setup(hyperparameters)
-    trajectory.step(optimizer, lambda: trajectory.evaluate(param, optimizer))
+    run = _Run(config, hyperparameters)
+    run.step(run.evaluate().item())
+
+
+class _Run:
+    """The torch objects of one run: the point, its optimizer, scheduler and noise source."""
+
+    def __init__(self, config: RunConfig, hyperparameters: Mapping[str, Any]) -> None:
+        self.config = config
+        spec = config.optimizer
+        param = torch.tensor(config.start, dtype=config.torch_dtype)
+        self.param = param.reshape(spec.param_shape).requires_grad_()
+        self.optimizer = spec.create([self.param], hyperparameters)
+        self.scheduler = (
+            None
+            if config.scheduler is None
+            else config.scheduler.create(self.optimizer, config.steps)
+        )
+        self.noise = None
+        if config.noise is not None:
+            self.noise = torch.Generator().manual_seed(config.noise.seed)
+        self.true_grad: list[float] | None = None
+
+    def evaluate(self) -> torch.Tensor:
+        """zero_grad(); loss.backward(); then noise and clipping, as a torch user would."""
+        param, config = self.param, self.config
+        self.optimizer.zero_grad()
+        point = param if param.dim() == 1 else param.reshape(2)
+        loss = config.surface.fn(point)
+        loss.backward()
+        if config.transforms_gradient:
+            grad = param.grad
+            assert grad is not None
+            self.true_grad = grad.reshape(-1).tolist()
+            if config.noise is not None:
+                noise = torch.randn(param.shape, generator=self.noise, dtype=param.dtype)
+                grad.add_(noise * config.noise.std)
+            if config.clip is not None:
+                config.clip.apply(param)
+        return loss
+
+    def step(self, loss: float) -> None:
+        """optimizer.step() (with a closure for LBFGS), then scheduler.step()."""
+        if self.config.optimizer.needs_closure:
+            # torch types the closure as returning float; LBFGS takes float() of a tensor.
+            self.optimizer.step(cast(Callable[[], float], self.evaluate))
+        else:
+            self.optimizer.step()
+        if self.scheduler is None:
+            return
+        if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            self.scheduler.step(loss)
+        else:
+            self.scheduler.step()
 
 
 class Trajectory:
@@ -161,43 +264,20 @@ class Trajectory:
         self.status: Status | None = None
         self.reason = ""
 
-    def setup(
-        self, hyperparameters: Mapping[str, Any]
-    ) -> tuple[torch.Tensor, torch.optim.Optimizer]:
-        spec = self.config.optimizer
-        param = torch.tensor(self.config.start, dtype=self.config.torch_dtype)
-        param = param.reshape(spec.param_shape).requires_grad_()
-        return param, spec.create([param], hyperparameters)
-
-    def evaluate(self, param: torch.Tensor, optimizer: torch.optim.Optimizer) -> torch.Tensor:
-        optimizer.zero_grad()
-        point = param if param.dim() == 1 else param.reshape(2)
-        loss = self.config.surface.fn(point)
-        loss.backward()
-        return loss
-
-    def step(self, optimizer: torch.optim.Optimizer, closure: Any) -> None:
-        if self.config.optimizer.needs_closure:
-            optimizer.step(closure)
-        else:
-            optimizer.step()
-
     def __iter__(self) -> Iterator[Frame]:
         config = self.config
-        param, optimizer = self.setup(config.hyperparameters)
+        run = _Run(config, config.hyperparameters)
         (xlo, xhi), (ylo, yhi) = config.bounds()
         tol = config.tolerance
-
-        def closure() -> torch.Tensor:
-            return self.evaluate(param, optimizer)
-
         previous: tuple[float, float] | None = None
         for step in range(config.steps + 1):
-            loss = closure()
-            frame = _frame(step, param, loss, optimizer)
+            loss = run.evaluate()
+            frame = _frame(step, run.param, loss, run.optimizer)
             if frame is None:
                 self._end("diverged", f"a value became non-finite at step {step}")
                 return
+            if run.true_grad is not None:
+                frame["true_grad"] = run.true_grad
             yield frame
             x, y = frame["x"], frame["y"]
             if not (xlo <= x <= xhi and ylo <= y <= yhi):
@@ -216,7 +296,7 @@ class Trajectory:
                 self._end("max_steps", f"took all {config.steps} steps")
                 return
             previous = (x, y)
-            self.step(optimizer, closure)
+            run.step(frame["loss"])
 
     def _end(self, status: Status, reason: str) -> None:
         self.status, self.reason = status, reason

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 FiniteFloat = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 Point = Annotated[list[FiniteFloat], Field(min_length=2, max_length=2)]
@@ -50,7 +50,7 @@ class Grid(BaseModel):
 
 class HyperparameterOut(BaseModel):
     name: str = Field(description="the keyword argument of the torch.optim class")
-    type: Literal["float", "int", "bool", "pair", "choice"]
+    type: Literal["float", "int", "bool", "pair", "choice", "int_list"]
     default: Any = Field(description="torch's own default")
     description: str
     min: float | None = Field(None, description="smallest accepted value (inclusive)")
@@ -62,6 +62,15 @@ class HyperparameterOut(BaseModel):
     choices: list[Any] | None = None
 
 
+class SchedulerOut(BaseModel):
+    name: str
+    title: str
+    description: str
+    hyperparameters: list[HyperparameterOut]
+    needs_loss: bool = Field(description="step() takes the loss (ReduceLROnPlateau)")
+    supports_warmup: bool
+
+
 class OptimizerOut(BaseModel):
     name: str
     title: str
@@ -71,10 +80,71 @@ class OptimizerOut(BaseModel):
     param_shape: list[int] = Field(description="the shape the point is given to torch in")
 
 
+class DomainIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    x: Point = Field(description="[lo, hi]")
+    y: Point = Field(description="[lo, hi]")
+
+
+class CustomSurface(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    formula: str = Field(
+        description="an expression in x and y: numbers, + - * / **, parentheses, pi, e and "
+        "sin cos tan exp log sqrt abs tanh sigmoid relu softplus min max (at most 500 chars)"
+    )
+    domain: DomainIn | None = Field(None, description="default x and y in [-3, 3]")
+
+
+class WarmupIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    steps: Annotated[int, Field(strict=True, ge=1)]
+    start_factor: Annotated[FiniteFloat, Field(gt=0, le=1)] = 0.1
+
+
+class SchedulerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="a torch.optim.lr_scheduler class from GET /api/schedulers")
+    params: dict[str, Any] = Field(default_factory=dict)
+    warmup: WarmupIn | None = Field(
+        None, description="linear warmup first: SequentialLR([LinearLR, this], [steps])"
+    )
+
+
+class ClipIn(BaseModel):
+    """Either {max_norm, norm_type} (clip_grad_norm_) or {max_value} (clip_grad_value_)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_norm: Annotated[FiniteFloat, Field(gt=0)] | None = None
+    norm_type: Annotated[FiniteFloat, Field(ge=0.1, le=100)] | Literal["inf"] = 2.0
+    max_value: Annotated[FiniteFloat, Field(gt=0)] | None = None
+
+    @model_validator(mode="after")
+    def one_kind(self) -> ClipIn:
+        if (self.max_norm is None) == (self.max_value is None):
+            raise ValueError("give exactly one of max_norm and max_value")
+        return self
+
+
+class NoiseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    std: Annotated[FiniteFloat, Field(ge=0, le=1000)] = Field(
+        description="standard deviation of the Gaussian noise added to each gradient"
+    )
+    seed: Annotated[int, Field(strict=True, ge=0, le=2**63 - 1)] = 0
+
+
 class RunRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    surface: str = Field(description="a surface name from GET /api/surfaces")
+    surface: str | CustomSurface = Field(
+        description="a surface name from GET /api/surfaces, or {formula, domain}"
+    )
     optimizer: str = Field(description="a torch.optim class name from GET /api/optimizers")
     hyperparameters: dict[str, Any] = Field(
         default_factory=dict, description="keyword arguments of the optimizer; omitted: torch's"
@@ -84,6 +154,32 @@ class RunRequest(BaseModel):
         100, description="optimizer steps, at most the server's max_steps (10,000 by default)"
     )
     dtype: Literal["float32", "float64"] = "float32"
+    scheduler: SchedulerIn | None = None
+    clip: ClipIn | None = Field(None, description="applied between backward() and step()")
+    noise: NoiseIn | None = Field(None, description="added to the gradient before clipping")
+
+
+class EnsembleRequest(RunRequest):
+    members: Annotated[int, Field(strict=True, ge=2, le=50)] = Field(
+        20, description="noisy runs, with noise seeds seed, seed + 1, ..."
+    )
+
+
+class EnsembleMember(BaseModel):
+    seed: int
+    status: Status
+    x: list[float]
+    y: list[float]
+    final_loss: float
+
+
+class Ensemble(BaseModel):
+    runs: list[EnsembleMember]
+
+
+class CustomSurfaceOut(BaseModel):
+    surface: SurfaceOut
+    grid: Grid
 
 
 class FrameOut(BaseModel):
@@ -94,6 +190,9 @@ class FrameOut(BaseModel):
     grad: list[float]
     lr: float
     state: dict[str, float | list[float]]
+    true_grad: list[float] | None = Field(
+        None, description="with noise or clipping: the loss's own gradient; grad is what step() saw"
+    )
 
 
 class Summary(BaseModel):

@@ -51,6 +51,8 @@ class Surface:
     default_start: Point
     minima: tuple[Minimum, ...]
     saddles: tuple[Saddle, ...]
+    source: str = ""
+    """Python source defining `fn` for exported scripts; empty: the source of `fn` itself."""
 
     def __call__(self, p: Tensor) -> Tensor:
         return self.fn(p)

@@ -141,7 +141,7 @@ BAD_BODIES: list[tuple[str, Any, list[Any]]] = [
     ("unknown optimizer", REFERENCE | {"optimizer": "Adamm"}, ["body", "optimizer"]),
     ("missing surface",
      {k: v for k, v in REFERENCE.items() if k != "surface"}, ["body", "surface"]),
-    ("surface not a string", REFERENCE | {"surface": 3}, ["body", "surface"]),
+    ("surface not a string", REFERENCE | {"surface": 3}, ["body", "surface", "str"]),
     ("steps as text", REFERENCE | {"steps": "10"}, ["body", "steps"]),
     ("steps fractional", REFERENCE | {"steps": 2.5}, ["body", "steps"]),
     ("steps zero", REFERENCE | {"steps": 0}, ["body", "steps"]),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from functools import lru_cache
 from typing import Annotated, Any
 from uuid import uuid4
@@ -11,15 +12,31 @@ from uuid import uuid4
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from app import engine
 from app.analysis import analyze
 from app.config import Settings, SettingsDep
-from app.engine import RunConfig
-from app.optimizers import OPTIMIZERS, Hyperparameter, OptimizerSpec
+from app.engine import InvalidRun, RunConfig
+from app.formula import formula_surface
+from app.hyperparameters import Hyperparameter
+from app.optimizers import OPTIMIZERS, OptimizerSpec
 from app.presets import get_presets
-from app.schemas import Grid, OptimizerOut, Preset, Run, RunRequest, SurfaceOut
+from app.schedulers import SCHEDULERS, SchedulerSpec, make_scheduler
+from app.schemas import (
+    CustomSurface,
+    CustomSurfaceOut,
+    Ensemble,
+    EnsembleRequest,
+    Grid,
+    OptimizerOut,
+    Preset,
+    Run,
+    RunRequest,
+    SchedulerOut,
+    SurfaceOut,
+)
+from app.script import render_script
 from app.surfaces import SURFACES, Surface, UnknownSurface, get_surface
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -73,12 +90,16 @@ def _surfaces() -> list[dict[str, Any]]:
     return [surface_out(s) for s in SURFACES.values()]
 
 
-@lru_cache(maxsize=64)
-def _grid_body(name: str, resolution: int) -> bytes:
-    xs, ys, z = get_surface(name).grid(resolution)
+def _grid_json(surface: Surface, resolution: int) -> str:
+    xs, ys, z = surface.grid(resolution)
     rows = [[v if math.isfinite(v) else None for v in row] for row in z.tolist()]
     grid = {"x": xs.tolist(), "y": ys.tolist(), "z": rows}
-    return json.dumps(grid, allow_nan=False, separators=(",", ":")).encode()
+    return json.dumps(grid, allow_nan=False, separators=(",", ":"))
+
+
+@lru_cache(maxsize=64)
+def _grid_body(name: str, resolution: int) -> bytes:
+    return _grid_json(get_surface(name), resolution).encode()
 
 
 @router.get("/surfaces", response_model=list[SurfaceOut])
@@ -115,15 +136,41 @@ async def list_optimizers() -> Any:
     return [optimizer_out(spec) for spec in OPTIMIZERS.values()]
 
 
+def resolve_surface(surface: str | CustomSurface) -> str | Surface:
+    if isinstance(surface, str):
+        return surface
+    domain = None if surface.domain is None else surface.domain.model_dump()
+    return formula_surface(surface.formula, domain)
+
+
 def build_config(request: RunRequest, settings: Settings) -> RunConfig:
+    scheduler = clip = noise = None
+    if request.scheduler is not None:
+        warmup = request.scheduler.warmup
+        scheduler = make_scheduler(
+            request.scheduler.name,
+            request.scheduler.params,
+            None if warmup is None else warmup.model_dump(),
+            request.steps,
+        )
+    if request.clip is not None:
+        norm = request.clip.norm_type
+        clip = engine.Clip(
+            request.clip.max_norm, math.inf if norm == "inf" else norm, request.clip.max_value
+        )
+    if request.noise is not None:
+        noise = engine.Noise(request.noise.std, request.noise.seed)
     return engine.make_config(
-        surface=request.surface,
+        surface=resolve_surface(request.surface),
         optimizer=request.optimizer,
         hyperparameters=request.hyperparameters,
         start=request.start,
         steps=request.steps,
         dtype=request.dtype,
         max_steps=settings.max_steps,
+        scheduler=scheduler,
+        clip=clip,
+        noise=noise,
     )
 
 
@@ -139,6 +186,38 @@ def _run(request: RunRequest, settings: Settings) -> dict[str, Any]:
     }
 
 
+def scheduler_out(spec: SchedulerSpec) -> dict[str, Any]:
+    return {
+        "name": spec.name,
+        "title": spec.title,
+        "description": spec.description,
+        "hyperparameters": [hyperparameter_out(hp) for hp in spec.hyperparameters],
+        "needs_loss": spec.needs_loss,
+        "supports_warmup": not spec.needs_loss,
+    }
+
+
+@router.get("/schedulers", response_model=list[SchedulerOut])
+async def list_schedulers() -> Any:
+    """torch.optim.lr_scheduler classes; null parameters are derived from the run."""
+    return [scheduler_out(spec) for spec in SCHEDULERS.values()]
+
+
+def _custom(body: CustomSurface, resolution: int) -> dict[str, Any]:
+    surface = resolve_surface(body)
+    assert isinstance(surface, Surface)
+    return {"surface": surface_out(surface), "grid": json.loads(_grid_json(surface, resolution))}
+
+
+@router.post("/surfaces/custom", response_model=CustomSurfaceOut)
+async def custom_surface(
+    body: CustomSurface,
+    resolution: Annotated[int, Query(ge=2, le=400, description="points per axis")] = 100,
+) -> Any:
+    """Check a formula and answer its surface description and grid."""
+    return await run_in_threadpool(_custom, body, resolution)
+
+
 @router.get("/presets", response_model=list[Preset])
 async def list_presets() -> Any:
     return get_presets()
@@ -148,3 +227,53 @@ async def list_presets() -> Any:
 async def create_run(request: RunRequest, settings: SettingsDep) -> Response:
     """Run an optimizer to the end and answer with every frame."""
     return JSONResponse(await run_in_threadpool(_run, request, settings))
+
+
+def _script(request: RunRequest, settings: Settings) -> str:
+    return render_script(build_config(request, settings))
+
+
+@router.post(
+    "/runs/script",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/x-python": {"schema": {"type": "string"}}}}},
+)
+async def run_script(request: RunRequest, settings: SettingsDep) -> PlainTextResponse:
+    """A standalone Python script, torch only, that reproduces this run frame for frame."""
+    text = await run_in_threadpool(_script, request, settings)
+    return PlainTextResponse(text, media_type="text/x-python")
+
+
+def _ensemble(request: EnsembleRequest, settings: Settings) -> dict[str, Any]:
+    if request.noise is None:
+        raise InvalidRun(("noise",), "an ensemble needs gradient noise: give noise {std, seed}")
+    if request.members * request.steps > settings.max_ensemble_steps:
+        raise InvalidRun(
+            ("members",),
+            f"members × steps must be at most {settings.max_ensemble_steps}",
+        )
+    base = build_config(
+        RunRequest.model_validate(request.model_dump(exclude={"members"})), settings
+    )
+    assert base.noise is not None
+    runs = []
+    for member in range(request.members):
+        seed = (base.noise.seed + member) % 2**63
+        config = replace(base, noise=engine.Noise(base.noise.std, seed))
+        status, frames, summary = engine.run(config)
+        runs.append(
+            {
+                "seed": seed,
+                "status": status,
+                "x": [f["x"] for f in frames],
+                "y": [f["y"] for f in frames],
+                "final_loss": summary.final_loss,
+            }
+        )
+    return {"runs": runs}
+
+
+@router.post("/runs/ensemble", response_model=Ensemble)
+async def run_ensemble(request: EnsembleRequest, settings: SettingsDep) -> Response:
+    """The same noisy run with `members` consecutive noise seeds: how stochastic paths spread."""
+    return JSONResponse(await run_in_threadpool(_ensemble, request, settings))

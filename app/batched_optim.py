@@ -1,0 +1,401 @@
+"""Optimizer steps for many independent cells at once: cell k is row k of one (N, 2) leaf.
+
+- `TorchRows`: a real torch.optim optimizer over the whole leaf. For element-wise optimizers
+  every operation acts on each element alone, so each row follows exactly the trajectory a
+  single run of the same optimizer from that row's start follows.
+- Per-cell rules (`SGDRule`, `AdamRule`, `RMSpropRule`, `AdagradRule`) take one value of each
+  numeric hyperparameter per cell, which torch.optim cannot. They repeat torch's single-tensor
+  implementations operation by operation, replacing each Python-scalar argument by a per-cell
+  tensor fed to a kernel that rounds the same way:
+
+      x.add_(y, alpha=s)         ->  x.addcmul_(y, s)       (one fused multiply-add each)
+      x.addcmul_(y, z, value=s)  ->  x.addcmul_(s * y, z)
+      x.addcdiv_(y, z, value=s)  ->  x.addcdiv_(s * y, z)
+
+  Scalar arithmetic torch does on Python floats is done on float64 tensors (powers on the
+  distinct values with Python's own `**`) and cast once, as the kernel casts its scalar.
+  tests/test_maps.py pins every rule to torch.optim.
+- `AdafactorRule`: Adafactor scales each step by the norms of the whole parameter, which
+  couples the rows of one leaf; here the norms are taken per row.
+- `TorchGroups`: the slow, obvious way for everything else: one torch.optim optimizer with a
+  parameter group per cell, each group's parameter a view of its row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol, cast
+
+import torch
+from torch import Tensor
+
+from app.optimizers import OptimizerSpec
+
+
+class CellOptimizer(Protocol):
+    def step(self) -> None:
+        """One step of every cell, from the gradient in `param.grad`."""
+
+    def state(self) -> list[Tensor]:
+        """State tensors, per cell (leading dimension N) or shared by all cells (0-d)."""
+
+    def sanitize(self) -> None:
+        """Zero non-finite state values (all in stopped cells) so they stay out of checks."""
+
+
+def _sanitize(tensors: list[Tensor]) -> None:
+    for tensor in tensors:
+        torch.nan_to_num_(tensor, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+class TorchRows:
+    def __init__(self, optimizer: torch.optim.Optimizer, param: Tensor) -> None:
+        self.optimizer = optimizer
+        self.param = param
+
+    def step(self) -> None:
+        self.optimizer.step()
+
+    def state(self) -> list[Tensor]:
+        values = self.optimizer.state.get(self.param, {}).values()
+        return [value for value in values if isinstance(value, Tensor)]
+
+    def sanitize(self) -> None:
+        _sanitize([t for t in self.state() if t.is_floating_point()])
+
+
+class TorchGroups:
+    """One parameter group per cell. Each group's parameter shares storage with its row of
+    `param`, and its gradient is a view of one buffer, so the caller's batched tensors stay
+    the single source of points and gradients."""
+
+    def __init__(self, param: Tensor, spec: OptimizerSpec, groups: list[dict[str, Any]]) -> None:
+        self.param = param
+        rows = param.detach()
+        self.grads = torch.zeros_like(rows)
+        cells = []
+        for k in range(rows.shape[0]):
+            cell = rows[k].view(spec.param_shape).requires_grad_()
+            cell.grad = self.grads[k].view(spec.param_shape)
+            cells.append(cell)
+        self.cells = cells
+        per_cell = [{"params": [c], **g} for c, g in zip(cells, groups, strict=True)]
+        self.optimizer: torch.optim.Optimizer = cast(Any, spec.cls)(per_cell)
+
+    def step(self) -> None:
+        assert self.param.grad is not None
+        self.grads.copy_(self.param.grad)
+        self.optimizer.step()
+
+    def state(self) -> list[Tensor]:
+        first = self.optimizer.state.get(self.cells[0], {})
+        keys = [key for key, value in first.items() if isinstance(value, Tensor)]
+        return [torch.stack([self.optimizer.state[c][key] for c in self.cells]) for key in keys]
+
+    def sanitize(self) -> None:
+        _sanitize(
+            [
+                value
+                for cell in self.cells
+                for value in self.optimizer.state.get(cell, {}).values()
+                if isinstance(value, Tensor) and value.is_floating_point()
+            ]
+        )
+
+
+class _Powers:
+    """base ** exponent per cell, computed by Python on each distinct base as torch.optim does."""
+
+    def __init__(self, base: Tensor) -> None:
+        values, self.index = torch.unique(base, return_inverse=True)
+        self.values: list[float] = values.tolist()
+
+    def __call__(self, exponent: float) -> Tensor:
+        table = torch.tensor([v**exponent for v in self.values], dtype=torch.float64)
+        return table[self.index]
+
+
+class _Rule:
+    """Shared parts of the per-cell rules: hyperparameters as (N, 2) float64 tensors (one value
+    per cell, repeated per coordinate so every kernel runs on contiguous operands)."""
+
+    def __init__(self, param: Tensor, values: Mapping[str, Tensor], maximize: bool) -> None:
+        self.param = param
+        self.dtype = param.dtype
+        self.maximize = maximize
+        self.values = {
+            name: v.reshape(-1, 1).expand(-1, 2).contiguous() for name, v in values.items()
+        }
+        self.t = 0
+
+    def f64(self, name: str) -> Tensor:
+        return self.values[name]
+
+    def cast(self, value: Tensor) -> Tensor:
+        return value.to(self.dtype)
+
+    def gradient(self) -> Tensor:
+        grad = self.param.grad
+        assert grad is not None
+        return -grad if self.maximize else grad
+
+    def decayed(self, grad: Tensor, weight_decay: Tensor, decays: Tensor | None) -> Tensor:
+        """grad.add(param, alpha=weight_decay), in the cells where weight_decay != 0."""
+        if decays is None:
+            return grad
+        return torch.where(decays, grad.addcmul(self.param, weight_decay), grad)
+
+    def nonzero(self, name: str) -> Tensor | None:
+        mask = self.f64(name) != 0
+        return mask if bool(mask.any()) else None
+
+    def sanitize(self) -> None:
+        _sanitize(self.state())
+
+    def state(self) -> list[Tensor]:
+        raise NotImplementedError
+
+
+class SGDRule(_Rule):
+    def __init__(
+        self,
+        param: Tensor,
+        values: Mapping[str, Tensor],
+        *,
+        nesterov: bool = False,
+        maximize: bool = False,
+    ) -> None:
+        super().__init__(param, values, maximize)
+        self.nesterov = nesterov
+        self.neg_lr = self.cast(-self.f64("lr"))
+        self.momentum = self.cast(self.f64("momentum"))
+        self.has_momentum = self.nonzero("momentum")
+        self.one_minus_dampening = self.cast(1 - self.f64("dampening"))
+        self.weight_decay = self.cast(self.f64("weight_decay"))
+        self.decays = self.nonzero("weight_decay")
+        self.buf: Tensor | None = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        grad = self.decayed(self.gradient(), self.weight_decay, self.decays)
+        if self.has_momentum is not None:
+            if self.buf is None:
+                self.buf = grad.clone()
+            else:
+                self.buf.mul_(self.momentum).addcmul_(grad, self.one_minus_dampening)
+            update = grad.addcmul(self.buf, self.momentum) if self.nesterov else self.buf
+            # torch keeps no buffer where momentum == 0 and steps along the gradient there
+            grad = torch.where(self.has_momentum, update, grad)
+        self.param.addcmul_(grad, self.neg_lr)
+
+    def state(self) -> list[Tensor]:
+        return [] if self.buf is None else [self.buf]
+
+
+class AdamRule(_Rule):
+    """Adam and AdamW (AdamW is Adam with decoupled weight decay in torch)."""
+
+    def __init__(
+        self,
+        param: Tensor,
+        values: Mapping[str, Tensor],
+        *,
+        amsgrad: bool = False,
+        maximize: bool = False,
+        decoupled_weight_decay: bool = False,
+    ) -> None:
+        super().__init__(param, values, maximize)
+        self.amsgrad = amsgrad
+        self.decoupled = decoupled_weight_decay
+        lr, wd = self.f64("lr"), self.f64("weight_decay")
+        beta1, beta2 = self.f64("betas.0"), self.f64("betas.1")
+        self.lr = lr
+        self.one_minus_beta1 = self.cast(1 - beta1)
+        self.beta2 = self.cast(beta2)
+        self.one_minus_beta2 = self.cast(1 - beta2)
+        self.eps = self.cast(self.f64("eps"))
+        self.powers1, self.powers2 = _Powers(beta1), _Powers(beta2)
+        self.decays = self.nonzero("weight_decay")
+        self.weight_decay = self.cast(wd)
+        self.shrink = self.cast(torch.where(wd != 0, 1 - lr * wd, 1.0))
+        self.exp_avg = torch.zeros_like(param.detach())
+        self.exp_avg_sq = torch.zeros_like(self.exp_avg)
+        self.max_exp_avg_sq = torch.zeros_like(self.exp_avg) if amsgrad else None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        self.t += 1
+        grad = self.gradient()
+        if self.decoupled and self.decays is not None:
+            self.param.mul_(self.shrink)
+        elif not self.decoupled:
+            grad = self.decayed(grad, self.weight_decay, self.decays)
+        self.exp_avg.lerp_(grad, self.one_minus_beta1)
+        self.exp_avg_sq.mul_(self.beta2).addcmul_(self.one_minus_beta2 * grad, grad)
+        step = float(self.t)
+        neg_step_size = -(self.lr / (1 - self.powers1(step)))
+        bias_correction2_sqrt = (1 - self.powers2(step)).sqrt()
+        second = self.exp_avg_sq
+        if self.max_exp_avg_sq is not None:
+            torch.maximum(self.max_exp_avg_sq, self.exp_avg_sq, out=self.max_exp_avg_sq)
+            second = self.max_exp_avg_sq
+        denom = (second.sqrt() / self.cast(bias_correction2_sqrt)).add_(self.eps)
+        self.param.addcdiv_(self.cast(neg_step_size) * self.exp_avg, denom)
+
+    def state(self) -> list[Tensor]:
+        extra = [] if self.max_exp_avg_sq is None else [self.max_exp_avg_sq]
+        return [self.exp_avg, self.exp_avg_sq, *extra]
+
+
+class RMSpropRule(_Rule):
+    def __init__(
+        self,
+        param: Tensor,
+        values: Mapping[str, Tensor],
+        *,
+        centered: bool = False,
+        maximize: bool = False,
+    ) -> None:
+        super().__init__(param, values, maximize)
+        alpha = self.f64("alpha")
+        self.alpha = self.cast(alpha)
+        self.one_minus_alpha = self.cast(1 - alpha)
+        self.eps = self.cast(self.f64("eps"))
+        self.neg_lr = self.cast(-self.f64("lr"))
+        self.momentum = self.cast(self.f64("momentum"))
+        self.weight_decay = self.cast(self.f64("weight_decay"))
+        self.decays = self.nonzero("weight_decay")
+        moving = self.f64("momentum") > 0
+        self.all_momentum = bool(moving.all())
+        self.no_momentum = ~moving
+        zeros = torch.zeros_like(param.detach())
+        self.square_avg = zeros
+        self.grad_avg = zeros.clone() if centered else None
+        self.buf = zeros.clone() if bool(moving.any()) else None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        grad = self.decayed(self.gradient(), self.weight_decay, self.decays)
+        self.square_avg.mul_(self.alpha).addcmul_(self.one_minus_alpha * grad, grad)
+        if self.grad_avg is not None:
+            self.grad_avg.lerp_(grad, self.one_minus_alpha)
+            avg = self.square_avg.addcmul(self.grad_avg, self.grad_avg, value=-1).sqrt_()
+        else:
+            avg = self.square_avg.sqrt()
+        avg = avg.add_(self.eps)
+        if self.buf is None:
+            self.param.addcdiv_(self.neg_lr * grad, avg)
+            return
+        self.buf.mul_(self.momentum).addcdiv_(grad, avg)
+        if self.all_momentum:
+            self.param.addcmul_(self.buf, self.neg_lr)
+            return
+        # torch keeps no buffer where momentum == 0 and takes the plain step there
+        self.buf.masked_fill_(self.no_momentum, 0.0)
+        plain = self.param.addcdiv(self.neg_lr * grad, avg)
+        self.param.addcmul_(self.buf, self.neg_lr)
+        torch.where(self.no_momentum, plain, self.param, out=self.param)
+
+    def state(self) -> list[Tensor]:
+        return [t for t in (self.square_avg, self.grad_avg, self.buf) if t is not None]
+
+
+class AdagradRule(_Rule):
+    def __init__(
+        self, param: Tensor, values: Mapping[str, Tensor], *, maximize: bool = False
+    ) -> None:
+        super().__init__(param, values, maximize)
+        self.lr, self.lr_decay = self.f64("lr"), self.f64("lr_decay")
+        self.eps = self.cast(self.f64("eps"))
+        self.weight_decay = self.cast(self.f64("weight_decay"))
+        self.decays = self.nonzero("weight_decay")
+        self.sum = self.cast(self.f64("initial_accumulator_value")).clone()
+
+    @torch.no_grad()
+    def step(self) -> None:
+        self.t += 1
+        grad = self.decayed(self.gradient(), self.weight_decay, self.decays)
+        neg_clr = -(self.lr / (1 + (float(self.t) - 1) * self.lr_decay))
+        self.sum.addcmul_(grad, grad, value=1)
+        std = self.sum.sqrt().add_(self.eps)
+        self.param.addcdiv_(self.cast(neg_clr) * grad, std)
+
+    def state(self) -> list[Tensor]:
+        return [self.sum]
+
+
+class AdafactorRule:
+    """torch's Adafactor for vector parameters, with the parameter and update norms per row."""
+
+    def __init__(self, param: Tensor, hyperparameters: Mapping[str, Any]) -> None:
+        self.param = param
+        self.lr = float(hyperparameters["lr"])
+        self.beta2_decay = float(hyperparameters["beta2_decay"])
+        eps1, self.eps2 = hyperparameters["eps"]
+        self.eps1 = torch.finfo(param.dtype).eps if eps1 is None else eps1
+        self.d = float(hyperparameters["d"])
+        self.weight_decay = float(hyperparameters["weight_decay"])
+        self.maximize = bool(hyperparameters["maximize"])
+        self.variance = torch.zeros_like(param.detach())
+        self.t = 0
+
+    @torch.no_grad()
+    def step(self) -> None:
+        assert self.param.grad is not None
+        grad = -self.param.grad if self.maximize else self.param.grad
+        self.t += 1
+        step = float(self.t)
+        one_minus_beta2 = step**self.beta2_decay
+        rho = min(self.lr, 1 / (step**0.5))
+        root_numel = 2**0.5
+        alpha = _row_norms(self.param).div_(root_numel).clamp_(min=self.eps2).mul_(rho)
+        if self.weight_decay != 0:
+            self.param.mul_(1 - self.lr * self.weight_decay)
+        self.variance.lerp_(grad * grad, one_minus_beta2)
+        update = self.variance.clone().clamp_(min=self.eps1 * self.eps1).rsqrt_()
+        update.mul_(grad)
+        denom = _row_norms(update).div_(root_numel * self.d).clamp_(min=1.0)
+        scale = (-alpha / denom).to(self.param.dtype)
+        self.param.addcmul_(update, scale[:, None].expand(-1, 2).contiguous())
+
+    def state(self) -> list[Tensor]:
+        return [self.variance]
+
+    def sanitize(self) -> None:
+        _sanitize([self.variance])
+
+
+def _row_norms(rows: Tensor) -> Tensor:
+    """Each row's 2-norm as torch computes it for a lone 2-vector, then as a Python float."""
+    norms: Tensor = torch.linalg.vector_norm(rows, dim=1)
+    return norms.to(torch.float64)
+
+
+def _flag(values: Mapping[str, Any], name: str) -> bool:
+    return bool(values.get(name, False))
+
+
+RULES = frozenset({"SGD", "Adam", "AdamW", "RMSprop", "Adagrad"})
+
+
+def make_rule(
+    name: str, param: Tensor, numbers: Mapping[str, Tensor], flags: Mapping[str, Any]
+) -> CellOptimizer | None:
+    """The per-cell rule for optimizer `name`, or None if there is none."""
+    maximize = _flag(flags, "maximize")
+    if name == "SGD":
+        return SGDRule(param, numbers, nesterov=_flag(flags, "nesterov"), maximize=maximize)
+    if name in ("Adam", "AdamW"):
+        decoupled = name == "AdamW" or _flag(flags, "decoupled_weight_decay")
+        return AdamRule(
+            param,
+            numbers,
+            amsgrad=_flag(flags, "amsgrad"),
+            maximize=maximize,
+            decoupled_weight_decay=decoupled,
+        )
+    if name == "RMSprop":
+        return RMSpropRule(param, numbers, centered=_flag(flags, "centered"), maximize=maximize)
+    if name == "Adagrad":
+        return AdagradRule(param, numbers, maximize=maximize)
+    return None

@@ -1,0 +1,28 @@
+"""Batched derivatives of a surface function through autograd."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+
+
+def gradient_and_hessian(fn: Callable[[Tensor], Tensor], points: Tensor) -> tuple[Tensor, Tensor]:
+    """The gradient (N, 2) and Hessian (N, 2, 2) of `fn` at each of `points` (N, 2).
+
+    Parts of the graph that do not depend on the point (a linear or constant formula) give
+    zeros rather than an autograd error.
+    """
+    p = points.detach().clone().requires_grad_()
+    value = fn(p).sum()
+    if not value.requires_grad:
+        return torch.zeros_like(p), torch.zeros(*p.shape, 2, dtype=p.dtype)
+    (grad,) = torch.autograd.grad(value, p, create_graph=True)
+    if not grad.requires_grad:
+        return grad.detach(), torch.zeros(*p.shape, 2, dtype=p.dtype)
+    rows = []
+    for i in range(2):
+        (row,) = torch.autograd.grad(grad[:, i].sum(), p, retain_graph=True, allow_unused=True)
+        rows.append(torch.zeros_like(p) if row is None else row)
+    return grad.detach(), torch.stack(rows, dim=1).detach()

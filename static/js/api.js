@@ -1,0 +1,93 @@
+// HTTP and WebSocket client for the losslab API (shared/API.md).
+
+export class ApiError extends Error {
+  constructor(status, detail) {
+    super(typeof detail === "string" ? detail : `HTTP ${status}`);
+    this.status = status;
+    this.detail = detail;
+  }
+}
+
+async function request(url, init) {
+  const response = await fetch(url, init);
+  const body = await response.json().catch(() => null);
+  if (!response.ok) throw new ApiError(response.status, body && body.detail);
+  return body;
+}
+
+export const api = {
+  surfaces: () => request("/api/surfaces"),
+  optimizers: () => request("/api/optimizers"),
+  grid: (name, resolution) =>
+    request(`/api/surfaces/${encodeURIComponent(name)}/grid?resolution=${resolution}`),
+  run: (body) =>
+    request("/api/runs", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    }),
+};
+
+const SOCKET_URL = `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/ws/runs`;
+
+/**
+ * One WebSocket for one run slot. `send` delivers at once when open, otherwise when the
+ * socket (re)opens; after an unexpected close the socket reconnects with backoff and calls
+ * `onReopen` so the owner can restart an unfinished run.
+ */
+export class RunChannel {
+  constructor({ onMessage, onReopen }) {
+    this.onMessage = onMessage;
+    this.onReopen = onReopen;
+    this.socket = null;
+    this.queue = [];
+    this.closed = false;
+    this.retries = 0;
+    this.timer = 0;
+    this.connect();
+  }
+
+  connect() {
+    if (this.closed) return;
+    const socket = new WebSocket(SOCKET_URL);
+    this.socket = socket;
+    socket.addEventListener("open", () => {
+      const reopened = this.retries > 0;
+      this.retries = 0;
+      const queued = this.queue.splice(0);
+      for (const text of queued) socket.send(text);
+      if (reopened && queued.length === 0) this.onReopen();
+    });
+    socket.addEventListener("message", (event) => {
+      let message;
+      try {
+        message = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      this.onMessage(message);
+    });
+    socket.addEventListener("close", () => {
+      if (this.socket !== socket || this.closed) return;
+      this.retries += 1;
+      const delay = Math.min(4000, 200 * 2 ** Math.min(this.retries, 5));
+      this.timer = setTimeout(() => this.connect(), delay);
+    });
+  }
+
+  send(message) {
+    const text = JSON.stringify(message);
+    if (this.socket && this.socket.readyState === WebSocket.OPEN) {
+      this.socket.send(text);
+    } else {
+      // Only the newest run matters: an older queued one would be cancelled anyway.
+      this.queue = [text];
+    }
+  }
+
+  close() {
+    this.closed = true;
+    clearTimeout(this.timer);
+    if (this.socket) this.socket.close();
+  }
+}

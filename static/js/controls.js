@@ -1,0 +1,308 @@
+// Form controls built from the API's optimizer specs (GET /api/optimizers).
+//
+// Hooks: every hyperparameter input carries data-hparam="<torch kwarg>"; a log slider holds
+// its slider position, so the number box beside it carries data-hparam-value="<kwarg>" and
+// takes exact values. Pairs: data-hparam on a wrapper, data-hparam-index on the two sliders.
+
+import { exact, roundSig } from "./format.js";
+
+const LOG_POSITIONS = 1000;
+let uid = 0;
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key.startsWith("data-") || key.startsWith("aria-") || key === "for") {
+      node.setAttribute(key, value === true ? "" : String(value));
+    } else node[key] = value;
+  }
+  for (const child of children) if (child) node.append(child);
+  return node;
+}
+
+function niceStep(span) {
+  if (!(span > 0)) return 0.001;
+  return 10 ** Math.round(Math.log10(span / 1000));
+}
+
+/** Maps a value to a slider position and back, linear or logarithmic. */
+function scaleFor(hp) {
+  const lo = hp.slider_min ?? hp.min ?? 0;
+  const hi = hp.slider_max ?? hp.max ?? 1;
+  if (hp.log && lo > 0 && hi > lo) {
+    const a = Math.log10(lo);
+    const b = Math.log10(hi);
+    return {
+      attrs: { min: 0, max: LOG_POSITIONS, step: 1 },
+      toPosition: (v) =>
+        v === null || !(v > 0)
+          ? 0
+          : Math.round(
+              Math.min(1, Math.max(0, (Math.log10(v) - a) / (b - a))) * LOG_POSITIONS,
+            ),
+      toValue: (p) => roundSig(10 ** (a + (Number(p) / LOG_POSITIONS) * (b - a)), 3),
+    };
+  }
+  const integer = hp.type === "int";
+  const step = integer ? 1 : niceStep(hi - lo);
+  return {
+    attrs: { min: lo, max: hi, step },
+    toPosition: (v) => (v === null ? lo : v),
+    toValue: (p) => (integer ? Math.round(Number(p)) : roundSig(Number(p), 12)),
+  };
+}
+
+/**
+ * One number: slider + number box (+ "auto" checkbox when null is allowed).
+ * `index` is set for an element of a pair.
+ */
+function numberControl(hp, { index, nullable, label, onValue }) {
+  const id = `hp-${hp.name}-${index ?? "v"}-${++uid}`;
+  const scale = scaleFor(hp);
+  const title = hp.description;
+  const withSlider = !(hp.type === "int" && hp.nullable);
+  const slider = withSlider
+    ? el("input", {
+        type: "range",
+        id,
+        class: "slider",
+        title,
+        ...scale.attrs,
+        "data-hparam": index === undefined ? hp.name : null,
+        "data-hparam-index": index,
+        "aria-label": index === undefined ? null : `${hp.name} element ${index}`,
+      })
+    : null;
+  const box = el("input", {
+    type: "number",
+    class: "num num-compact",
+    step: hp.type === "int" ? 1 : "any",
+    title,
+    id: withSlider ? null : id,
+    "aria-label": `${label} value`,
+    "data-hparam": withSlider ? null : hp.name,
+    "data-hparam-value": hp.name,
+    "data-hparam-value-index": index,
+  });
+  if (hp.min !== null && hp.min !== undefined) box.min = hp.min;
+  if (hp.max !== null && hp.max !== undefined) box.max = hp.max;
+  const auto = nullable
+    ? el("input", {
+        type: "checkbox",
+        "data-hparam-auto": hp.name,
+        "data-hparam-auto-index": index,
+        "aria-label": `${label}: auto (torch's own choice)`,
+        title: "auto: let torch choose (None)",
+      })
+    : null;
+  let last = null;
+
+  const set = (value) => {
+    last = value;
+    const isNull = value === null || value === undefined;
+    if (auto) auto.checked = isNull;
+    if (slider) {
+      slider.disabled = isNull;
+      if (document.activeElement !== slider) slider.value = String(scale.toPosition(value));
+    }
+    box.disabled = isNull;
+    box.placeholder = isNull ? "auto" : "";
+    if (document.activeElement !== box) box.value = isNull ? "" : exact(value);
+  };
+
+  if (slider) {
+    slider.addEventListener("input", () => {
+      const value = scale.toValue(slider.value);
+      last = value;
+      box.value = exact(value);
+      onValue(value, true);
+    });
+  }
+  box.addEventListener("change", () => {
+    const value = Number(box.value);
+    if (box.value.trim() === "" || !Number.isFinite(value)) {
+      box.value = exact(last);
+      return;
+    }
+    last = value;
+    if (slider) slider.value = String(scale.toPosition(value));
+    onValue(value, false);
+  });
+  if (auto) {
+    auto.addEventListener("change", () => {
+      if (auto.checked) onValue(null, false);
+      else {
+        const lo = hp.slider_min ?? hp.min ?? 0;
+        const hi = hp.slider_max ?? hp.max ?? 1;
+        const guess = hp.log ? roundSig(Math.sqrt(lo * hi), 1) : lo + (hi - lo) / 8;
+        onValue(hp.type === "int" ? Math.round(guess) : guess, false);
+      }
+    });
+  }
+
+  const head = el(
+    "div",
+    { class: "hp-head" },
+    el("label", { for: id, class: "hp-name", title, text: label }),
+    auto ? el("label", { class: "auto" }, auto, el("span", { text: "auto" })) : null,
+    box,
+  );
+  const root = el("div", { class: "hp-number" }, head, slider);
+  return { root, set };
+}
+
+function buildControl(hp, emit) {
+  const error = el("p", {
+    class: "field-error",
+    role: "alert",
+    "data-error-for": `hp:${hp.name}`,
+    hidden: true,
+  });
+  const row = el("div", { class: `hp hp-${hp.type}`, "data-hp-row": hp.name });
+  let set;
+
+  if (hp.type === "bool") {
+    const id = `hp-${hp.name}-${++uid}`;
+    const box = el("input", { type: "checkbox", id, title: hp.description, "data-hparam": hp.name });
+    box.addEventListener("change", () => emit(box.checked, false));
+    row.append(
+      el(
+        "div",
+        { class: "hp-check" },
+        box,
+        el("label", { for: id, class: "hp-name", title: hp.description, text: hp.name }),
+      ),
+    );
+    set = (value) => {
+      box.checked = Boolean(value);
+    };
+  } else if (hp.type === "choice") {
+    const id = `hp-${hp.name}-${++uid}`;
+    const select = el("select", {
+      id,
+      class: "select select-compact",
+      title: hp.description,
+      "data-hparam": hp.name,
+    });
+    (hp.choices || []).forEach((choice, i) => {
+      const text = choice === null ? "default (None)" : String(choice);
+      select.append(el("option", { value: String(i), text }));
+    });
+    select.addEventListener("change", () => emit(hp.choices[Number(select.value)], false));
+    row.append(
+      el(
+        "div",
+        { class: "hp-head" },
+        el("label", { for: id, class: "hp-name", title: hp.description, text: hp.name }),
+      ),
+      select,
+    );
+    set = (value) => {
+      const i = (hp.choices || []).findIndex((c) => c === value);
+      select.value = String(Math.max(0, i));
+    };
+  } else if (hp.type === "pair") {
+    const wrapper = el("div", {
+      class: "hp-pair",
+      role: "group",
+      "aria-label": hp.name,
+      title: hp.description,
+      "data-hparam": hp.name,
+    });
+    let current = Array.isArray(hp.default) ? [...hp.default] : [0, 0];
+    const parts = [0, 1].map((index) =>
+      numberControl(hp, {
+        index,
+        nullable: hp.nullable || (Array.isArray(hp.default) && hp.default[index] === null),
+        label: `${hp.name}[${index}]`,
+        onValue: (value, live) => {
+          current = [...current];
+          current[index] = value;
+          emit(current, live);
+        },
+      }),
+    );
+    for (const part of parts) wrapper.append(part.root);
+    row.append(wrapper);
+    set = (value) => {
+      current = Array.isArray(value) ? [...value] : [null, null];
+      parts.forEach((part, i) => part.set(current[i]));
+    };
+  } else {
+    const part = numberControl(hp, {
+      nullable: hp.nullable,
+      label: hp.name,
+      onValue: emit,
+    });
+    row.append(part.root);
+    set = part.set;
+  }
+  row.append(error);
+  return { hp, row, set, error };
+}
+
+/** The selected run's hyperparameter controls. */
+export class HyperparameterForm {
+  constructor(container, { onChange }) {
+    this.container = container;
+    this.onChange = onChange;
+    this.controls = new Map();
+    this.key = "";
+  }
+
+  /** Rebuild for `spec` when `key` (run id + optimizer) changed, then show `values`. */
+  render(key, spec, values) {
+    if (key !== this.key) {
+      this.key = key;
+      this.controls.clear();
+      const nodes = [];
+      for (const hp of spec.hyperparameters) {
+        const control = buildControl(hp, (value, live) => this.onChange(hp.name, value, live));
+        this.controls.set(hp.name, control);
+        nodes.push(control.row);
+      }
+      this.container.replaceChildren(...nodes);
+    }
+    for (const [name, control] of this.controls) control.set(values[name]);
+  }
+
+  /** Show 422-style `detail` items next to their controls; returns those with no control. */
+  showErrors(detail) {
+    const rest = [];
+    for (const control of this.controls.values()) {
+      control.error.hidden = true;
+      control.error.textContent = "";
+      control.row.classList.remove("invalid");
+      for (const input of control.row.querySelectorAll("input, select")) {
+        input.removeAttribute("aria-invalid");
+      }
+    }
+    for (const item of detail) {
+      const loc = Array.isArray(item.loc) ? item.loc : [];
+      const at = loc[0] === "body" ? loc.slice(1) : loc;
+      const control = at[0] === "hyperparameters" ? this.controls.get(String(at[1])) : null;
+      if (!control) {
+        rest.push(item);
+        continue;
+      }
+      control.error.hidden = false;
+      control.error.textContent = control.error.textContent
+        ? `${control.error.textContent} ${item.msg}`
+        : item.msg;
+      control.row.classList.add("invalid");
+      for (const input of control.row.querySelectorAll("input, select")) {
+        input.setAttribute("aria-invalid", "true");
+      }
+    }
+    return rest;
+  }
+}
+
+export function fillSelect(select, options) {
+  select.replaceChildren(
+    ...options.map(({ value, text, title }) => el("option", { value, text, title })),
+  );
+}

@@ -1,0 +1,217 @@
+// The one state object of the page, and its mirror in the URL's query string.
+//
+// URL format (every key always present, hyperparameters only where they differ from torch's
+// default, values readable as typed):
+//   ?surface=rosenbrock&start=-1.2,1&steps=500&dtype=float32&view=contour&log=0&sel=1
+//    &run=SGD,lr=0.001,momentum=0.9&run=Adam,lr=0.05,betas=0.9/0.99
+// `run` repeats once per run in order; `sel` is the 0-based index of the selected run.
+// Pairs are `a/b`, booleans `1`/`0`, null (torch's own choice, "auto") is `none`.
+
+export const MAX_RUNS = 8;
+export const MAX_STEPS = 10000;
+
+export class AppState extends EventTarget {
+  constructor(initial) {
+    super();
+    this.surface = "";
+    this.start = [0, 0];
+    this.steps = 500;
+    this.dtype = "float32";
+    this.view = "contour";
+    this.logLoss = false;
+    this.selected = "";
+    /** @type {{id: string, optimizer: string, hyperparameters: Record<string, unknown>}[]} */
+    this.runs = [];
+    /** null follows the end of the runs; a number pins the playhead to that step. */
+    this.playhead = null;
+    this.playing = false;
+    this.speed = 60;
+    Object.assign(this, initial);
+  }
+
+  /** Apply `patch` and tell listeners which keys changed. */
+  set(patch) {
+    const keys = Object.keys(patch).filter((key) => this[key] !== patch[key]);
+    if (keys.length === 0) return;
+    Object.assign(this, patch);
+    this.dispatchEvent(new CustomEvent("change", { detail: { keys: new Set(keys) } }));
+  }
+
+  run(id) {
+    return this.runs.find((run) => run.id === id) || null;
+  }
+
+  get selectedRun() {
+    return this.run(this.selected) || this.runs[0] || null;
+  }
+
+  /** Replace one run's fields (immutably, so listeners can compare). */
+  updateRun(id, patch) {
+    this.set({ runs: this.runs.map((run) => (run.id === id ? { ...run, ...patch } : run)) });
+  }
+
+  setHyperparameter(id, name, value) {
+    const run = this.run(id);
+    if (!run) return;
+    this.updateRun(id, { hyperparameters: { ...run.hyperparameters, [name]: value } });
+  }
+}
+
+/** The RunRequest the API takes for `run` under the global settings of `state`. */
+export function runRequest(state, run) {
+  return {
+    surface: state.surface,
+    optimizer: run.optimizer,
+    hyperparameters: structuredClone(run.hyperparameters),
+    start: [state.start[0], state.start[1]],
+    steps: state.steps,
+    dtype: state.dtype,
+  };
+}
+
+export function defaults(spec) {
+  const values = {};
+  for (const hp of spec.hyperparameters) values[hp.name] = structuredClone(hp.default);
+  return values;
+}
+
+const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+
+function encodeAtom(value) {
+  if (value === null || value === undefined) return "none";
+  if (typeof value === "boolean") return value ? "1" : "0";
+  if (typeof value === "number") return String(value);
+  return encodeURIComponent(String(value));
+}
+
+function encodeValue(hp, value) {
+  if (hp.type === "pair" && Array.isArray(value)) return value.map(encodeAtom).join("/");
+  return encodeAtom(value);
+}
+
+function decodeNumber(text, fallback) {
+  if (text === "none") return null;
+  const value = Number(text);
+  return text !== "" && Number.isFinite(value) ? value : fallback;
+}
+
+function decodeValue(hp, text) {
+  switch (hp.type) {
+    case "bool":
+      return text === "1" || text === "true";
+    case "pair": {
+      const parts = text.split("/");
+      if (parts.length !== 2) return structuredClone(hp.default);
+      return parts.map((part, i) => decodeNumber(part, hp.default ? hp.default[i] : 0));
+    }
+    case "choice": {
+      const value = text === "none" ? null : decodeURIComponent(text);
+      return (hp.choices || []).includes(value) ? value : hp.default;
+    }
+    default: {
+      const value = decodeNumber(text, hp.default);
+      return value === null && !hp.nullable ? hp.default : value;
+    }
+  }
+}
+
+export function encodeState(state, specs) {
+  const parts = [
+    `surface=${encodeURIComponent(state.surface)}`,
+    `start=${state.start.map(String).join(",")}`,
+    `steps=${state.steps}`,
+    `dtype=${state.dtype}`,
+    `view=${state.view}`,
+    `log=${state.logLoss ? 1 : 0}`,
+    `sel=${Math.max(0, state.runs.findIndex((run) => run.id === state.selected))}`,
+  ];
+  for (const run of state.runs) {
+    const spec = specs.get(run.optimizer);
+    const fields = [encodeURIComponent(run.optimizer)];
+    for (const hp of spec ? spec.hyperparameters : []) {
+      const value = run.hyperparameters[hp.name];
+      if (value !== undefined && !same(value, hp.default)) {
+        fields.push(`${hp.name}=${encodeValue(hp, value)}`);
+      }
+    }
+    parts.push(`run=${fields.join(",")}`);
+  }
+  return `?${parts.join("&")}`;
+}
+
+/**
+ * Read what the query string says, checked against the API's surfaces and optimizers.
+ * Returns only the keys present and valid; `runs` carry no ids yet.
+ */
+export function decodeState(search, { surfaces, specs }) {
+  const out = {};
+  const runs = [];
+  for (const pair of search.replace(/^\?/, "").split("&")) {
+    if (!pair) continue;
+    const cut = pair.indexOf("=");
+    const key = cut < 0 ? pair : pair.slice(0, cut);
+    const raw = cut < 0 ? "" : pair.slice(cut + 1);
+    let text;
+    try {
+      text = key === "run" ? raw : decodeURIComponent(raw);
+    } catch {
+      continue;
+    }
+    switch (key) {
+      case "surface":
+        if (surfaces.has(text)) out.surface = text;
+        break;
+      case "start": {
+        const xy = text.split(",").map(Number);
+        if (xy.length === 2 && xy.every(Number.isFinite)) out.start = xy;
+        break;
+      }
+      case "steps": {
+        const steps = Number(text);
+        if (Number.isInteger(steps) && steps >= 1 && steps <= MAX_STEPS) out.steps = steps;
+        break;
+      }
+      case "dtype":
+        if (text === "float32" || text === "float64") out.dtype = text;
+        break;
+      case "view":
+        if (text === "contour" || text === "3d") out.view = text;
+        break;
+      case "log":
+        out.logLoss = text === "1" || text === "true";
+        break;
+      case "sel":
+        if (/^\d+$/.test(text)) out.selectedIndex = Number(text);
+        break;
+      case "run": {
+        const run = decodeRun(text, specs);
+        if (run && runs.length < MAX_RUNS) runs.push(run);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  if (runs.length) out.runs = runs;
+  return out;
+}
+
+function decodeRun(text, specs) {
+  const [head, ...fields] = text.split(",");
+  let name;
+  try {
+    name = decodeURIComponent(head);
+  } catch {
+    return null;
+  }
+  const spec = specs.get(name);
+  if (!spec) return null;
+  const hyperparameters = defaults(spec);
+  for (const field of fields) {
+    const cut = field.indexOf("=");
+    if (cut < 0) continue;
+    const hp = spec.hyperparameters.find((h) => h.name === field.slice(0, cut));
+    if (hp) hyperparameters[hp.name] = decodeValue(hp, field.slice(cut + 1));
+  }
+  return { optimizer: name, hyperparameters };
+}
