@@ -42,6 +42,10 @@ class CellOptimizer(Protocol):
     def sanitize(self) -> None:
         """Zero non-finite state values (all in stopped cells) so they stay out of checks."""
 
+    def compact(self, keep: Tensor, param: Tensor) -> bool:
+        """Carry on with only the cells `keep` (row indices), now the rows of leaf `param`.
+        False if this optimizer cannot; it then keeps every cell."""
+
 
 def _sanitize(tensors: list[Tensor]) -> None:
     for tensor in tensors:
@@ -49,8 +53,11 @@ def _sanitize(tensors: list[Tensor]) -> None:
 
 
 class TorchRows:
-    def __init__(self, optimizer: torch.optim.Optimizer, param: Tensor) -> None:
-        self.optimizer = optimizer
+    def __init__(
+        self, spec: OptimizerSpec, hyperparameters: Mapping[str, Any], param: Tensor
+    ) -> None:
+        self.spec, self.hyperparameters = spec, hyperparameters
+        self.optimizer = spec.create([param], hyperparameters)
         self.param = param
 
     def step(self) -> None:
@@ -62,6 +69,19 @@ class TorchRows:
 
     def sanitize(self) -> None:
         _sanitize([t for t in self.state() if t.is_floating_point()])
+
+    def compact(self, keep: Tensor, param: Tensor) -> bool:
+        n = self.param.shape[0]
+        state = self.optimizer.state.get(self.param, {})
+        self.optimizer = self.spec.create([param], self.hyperparameters)
+        self.optimizer.state[param] = {
+            key: (value[keep] if value.dim() and value.shape[0] == n else value.clone())
+            if isinstance(value, Tensor)
+            else value
+            for key, value in state.items()
+        }
+        self.param = param
+        return True
 
 
 class TorchGroups:
@@ -102,6 +122,9 @@ class TorchGroups:
             ]
         )
 
+    def compact(self, keep: Tensor, param: Tensor) -> bool:
+        return False
+
 
 class _Powers:
     """base ** exponent per cell, computed by Python on each distinct base as torch.optim does."""
@@ -115,7 +138,33 @@ class _Powers:
         return table[self.index]
 
 
-class _Rule:
+class _Rows:
+    """Base of the hand-written optimizers. By convention every tensor attribute whose leading
+    dimension is the number of cells holds one row per cell, which lets `compact` select
+    rows without knowing the optimizer."""
+
+    param: Tensor
+
+    def state(self) -> list[Tensor]:
+        raise NotImplementedError
+
+    def sanitize(self) -> None:
+        _sanitize(self.state())
+
+    def compact(self, keep: Tensor, param: Tensor) -> bool:
+        n = self.param.shape[0]
+        for name, value in list(vars(self).items()):
+            if isinstance(value, Tensor) and value.dim() and value.shape[0] == n:
+                setattr(self, name, value[keep])
+            elif isinstance(value, _Powers):
+                value.index = value.index[keep]
+            elif isinstance(value, dict):
+                setattr(self, name, {k: v[keep] for k, v in value.items()})
+        self.param = param
+        return True
+
+
+class _Rule(_Rows):
     """Shared parts of the per-cell rules: hyperparameters as (N, 2) float64 tensors (one value
     per cell, repeated per coordinate so every kernel runs on contiguous operands)."""
 
@@ -148,12 +197,6 @@ class _Rule:
     def nonzero(self, name: str) -> Tensor | None:
         mask = self.f64(name) != 0
         return mask if bool(mask.any()) else None
-
-    def sanitize(self) -> None:
-        _sanitize(self.state())
-
-    def state(self) -> list[Tensor]:
-        raise NotImplementedError
 
 
 class SGDRule(_Rule):
@@ -324,7 +367,7 @@ class AdagradRule(_Rule):
         return [self.sum]
 
 
-class AdafactorRule:
+class AdafactorRule(_Rows):
     """torch's Adafactor for vector parameters, with the parameter and update norms per row."""
 
     def __init__(self, param: Tensor, hyperparameters: Mapping[str, Any]) -> None:
@@ -360,9 +403,6 @@ class AdafactorRule:
 
     def state(self) -> list[Tensor]:
         return [self.variance]
-
-    def sanitize(self) -> None:
-        _sanitize([self.variance])
 
 
 def _row_norms(rows: Tensor) -> Tensor:

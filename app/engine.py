@@ -24,6 +24,7 @@ from typing import Any, Literal, TypedDict, cast
 import torch
 
 from app.errors import InvalidInput
+from app.models import ModelSurface
 from app.optimizers import HyperparameterError, OptimizerSpec, get_optimizer
 from app.schedulers import SchedulerConfig, SchedulerError
 from app.surfaces import Surface, get_surface
@@ -46,7 +47,12 @@ class _FrameFields(TypedDict):
 
 class Frame(_FrameFields, total=False):
     true_grad: list[float]
-    """Only when the gradient is noisy or clipped: the loss's own gradient before that."""
+    """With noise or clipping, the loss's own gradient before them; with mini-batches, the
+    full-data gradient. `grad` is always what step() saw."""
+    batch_loss: float
+    """Models only: the loss of the batch this step trains on (`loss` is the full-data loss)."""
+    epoch: int
+    """Models only: the pass over the data this batch belongs to."""
 
 
 class InvalidRun(InvalidInput):
@@ -222,13 +228,46 @@ class _Run:
         if config.noise is not None:
             self.noise = torch.Generator().manual_seed(config.noise.seed)
         self.true_grad: list[float] | None = None
+        surface = config.surface
+        self.model = surface if isinstance(surface, ModelSurface) else None
+        self.batches = None if self.model is None else self.model.batches(config.torch_dtype)
+        self.batch: tuple[torch.Tensor, torch.Tensor, int] | None = None
+
+    @property
+    def point(self) -> torch.Tensor:
+        return self.param if self.param.dim() == 1 else self.param.reshape(2)
+
+    def next_batch(self) -> None:
+        """Draw the data the next step trains on (models only): one batch per step."""
+        if self.batches is not None:
+            self.batch = next(self.batches)
+
+    def objective(self) -> torch.Tensor:
+        """What the optimizer follows: the surface, or a model's loss on the current batch."""
+        if self.model is None:
+            return self.config.surface.fn(self.point)
+        if self.batch is None:
+            self.next_batch()
+        assert self.batch is not None
+        x, y, _ = self.batch
+        return self.model.batch_loss(self.point, x, y)
+
+    def model_fields(self) -> dict[str, Any]:
+        """Frame fields of a model run: the full-data loss, the batch's, epoch, full gradient."""
+        assert self.model is not None and self.batch is not None
+        point = self.point.detach().requires_grad_()
+        full = self.model.fn(point)
+        (grad,) = torch.autograd.grad(full, point)
+        fields: dict[str, Any] = {"loss": full.item(), "epoch": self.batch[2]}
+        if self.model.batch_size is not None:
+            fields["true_grad"] = grad.tolist()
+        return fields
 
     def evaluate(self) -> torch.Tensor:
         """zero_grad(); loss.backward(); then noise and clipping, as a torch user would."""
         param, config = self.param, self.config
         self.optimizer.zero_grad()
-        point = param if param.dim() == 1 else param.reshape(2)
-        loss = config.surface.fn(point)
+        loss = self.objective()
         loss.backward()
         if config.transforms_gradient:
             grad = param.grad
@@ -271,13 +310,19 @@ class Trajectory:
         tol = config.tolerance
         previous: tuple[float, float] | None = None
         for step in range(config.steps + 1):
+            run.next_batch()
             loss = run.evaluate()
             frame = _frame(step, run.param, loss, run.optimizer)
+            if frame is not None and run.true_grad is not None:
+                frame["true_grad"] = run.true_grad
+            if frame is not None and run.model is not None:
+                frame["batch_loss"] = frame["loss"]
+                frame.update(run.model_fields())  # type: ignore[typeddict-item]
+                if not math.isfinite(frame["loss"]):
+                    frame = None
             if frame is None:
                 self._end("diverged", f"a value became non-finite at step {step}")
                 return
-            if run.true_grad is not None:
-                frame["true_grad"] = run.true_grad
             yield frame
             x, y = frame["x"], frame["y"]
             if not (xlo <= x <= xhi and ylo <= y <= yhi):

@@ -47,6 +47,8 @@ MAX_CELL_STEPS = 256 * 256 * 1000
 # One torch.optim parameter group per cell costs ~20 µs per cell and step (see bench/).
 MAX_FALLBACK_CELL_STEPS = 100_000
 PROGRESS_EVERY = 10
+# Parked (stopped) rows are dropped from the batch once they are this many and a quarter.
+COMPACT_AT = 64
 MINIMUM_RADIUS_FRACTION = 0.01
 DIVERGED, UNDECIDED = -1, -2
 
@@ -157,7 +159,7 @@ def basin_map(
     param = starts.to(config.torch_dtype).requires_grad_()
     cells: CellOptimizer
     if optimizer.name in BASIN_TORCH:
-        cells = TorchRows(optimizer.create([param], config.hyperparameters), param)
+        cells = TorchRows(optimizer, config.hyperparameters, param)
     else:
         cells = AdafactorRule(param, _resolved(optimizer, config.hyperparameters))
     ends = _Descent(config, param, cells, _Ticker(steps, progress, should_stop)).run()
@@ -469,28 +471,42 @@ class _Descent:
     """All cells' runs, stepped together, with the engine's stops applied per cell.
 
     The checks cost a few whole-batch reductions per step: cells are examined one by one
-    only when a reduction says that some cell may have diverged or converged.
+    only when a reduction says that some cell may have diverged or converged. A stopped cell
+    stays in the batch, parked, until enough have stopped to make dropping them worth a
+    rebuild of the batch (`_compact`).
     """
 
     def __init__(
         self, config: RunConfig, param: Tensor, optimizer: CellOptimizer, ticker: _Ticker
     ) -> None:
-        self.config, self.param, self.optimizer, self.ticker = config, param, optimizer, ticker
-        self.data = param.detach()
-        self.starts, self.prev = self.data.clone(), self.data.clone()
-        n, dtype = self.data.shape[0], self.data.dtype
-        self.ones = torch.ones(n, dtype=dtype)
-        self.status = torch.zeros(n, dtype=torch.int8)
-        self.stopped_at = torch.full((n,), config.steps, dtype=torch.int64)
-        self.penalty = torch.zeros(n, dtype=dtype)  # +inf hides stopped cells from screens
-        self.frozen = torch.zeros(n, 2, dtype=torch.bool)
+        self.config, self.optimizer, self.ticker = config, optimizer, ticker
+        n = param.shape[0]
+        self.ends = _Ends(
+            points=torch.zeros(n, 2, dtype=F64),
+            loss=torch.zeros(n, dtype=F64),
+            status=torch.zeros(n, dtype=torch.int8),
+            stopped_at=torch.full((n,), config.steps, dtype=torch.int64),
+        )
         self.active = n
+        self.compactable = True
         self.bounds = config.bounds()
         (xlo, xhi), (ylo, yhi) = self.bounds
         self.box = (max(xlo, ylo), min(xhi, yhi))  # inside both axes' bounds
         self.tol = config.tolerance
         # A float32 difference may round up past tol: the screen lets such cells through.
         self.screen = config.tolerance * (1 + 1e-6)
+        self._batch(param, torch.arange(n), param.detach().clone())
+
+    def _batch(self, param: Tensor, cells: Tensor, starts: Tensor) -> None:
+        """Work on leaf `param`, whose rows are the cells `cells` (all running)."""
+        self.param, self.cells, self.starts = param, cells, starts
+        self.data = param.detach()
+        self.prev = self.data.clone()
+        m, dtype = len(cells), self.data.dtype
+        self.ones = torch.ones(m, dtype=dtype)
+        self.penalty = torch.zeros(m, dtype=dtype)  # +inf hides parked rows from the screens
+        self.frozen = torch.zeros(m, 2, dtype=torch.bool)
+        self.parked = 0
 
     def run(self) -> _Ends:
         fn = self.config.surface.fn
@@ -501,15 +517,20 @@ class _Descent:
             loss.backward(self.ones)
             grad = self.param.grad
             assert grad is not None
+            loss = loss.detach()
             if not self._all_healthy(loss, grad):
-                self._stop_diverged(step, loss.detach(), grad)
+                self._stop_diverged(step, loss, grad)
             if step > 0:
-                self._stop_converged(step, grad)
+                self._stop_converged(step, loss, grad)
+            if step == self.config.steps:
+                self._record((self.penalty == 0).nonzero().squeeze(1), loss)
             if step == self.config.steps or self.active == 0:
-                return _Ends(self.data.to(F64), loss.detach().to(F64), self.status, self.stopped_at)
+                return self.ends
+            if self.parked >= max(COMPACT_AT, len(self.cells) // 4) and self.compactable:
+                self._compact()
             self.prev.copy_(self.data)
             self.optimizer.step()
-            if self.active < len(self.status):
+            if self.parked:
                 torch.where(self.frozen, self.prev, self.data, out=self.data)
         raise AssertionError("unreachable: the last step returns")
 
@@ -532,32 +553,48 @@ class _Descent:
                 ok &= bool(torch.isfinite(state))
             else:
                 ok &= torch.isfinite(state.reshape(len(ok), -1)).all(dim=1)
-        rows = ((self.status == _RUNNING) & ~ok).nonzero().squeeze(1)
-        self._stop(rows, _DIVERGED, step)
+        rows = ((self.penalty == 0) & ~ok).nonzero().squeeze(1)
+        self._stop(rows, _DIVERGED, step, loss)
         self.data[rows] = self.starts[rows]
         self.optimizer.sanitize()
 
-    def _stop_converged(self, step: int, grad: Tensor) -> None:
+    def _stop_converged(self, step: int, loss: Tensor, grad: Tensor) -> None:
         """Stop cells whose gradient norm and last step are both within tolerance."""
         worst = torch.maximum((self.data - self.prev).abs_(), grad.abs())
         worst = torch.maximum(worst[:, 0], worst[:, 1]).add_(self.penalty)
         if worst.min().item() > self.screen:
             return
         rows = (worst <= self.screen).nonzero().squeeze(1)
-        g = grad[rows].to(F64)
-        d = self.data[rows].to(F64) - self.prev[rows].to(F64)
-        done = torch.hypot(g[:, 0], g[:, 1]) <= self.tol
-        done &= torch.hypot(d[:, 0], d[:, 1]) <= self.tol
-        self._stop(rows[done], _CONVERGED, step)
+        # complex abs is the same hypot as the engine's math.hypot, to the last bit
+        g = torch.view_as_complex(grad[rows].to(F64)).abs()
+        d = torch.view_as_complex(self.data[rows].to(F64) - self.prev[rows].to(F64)).abs()
+        self._stop(rows[(g <= self.tol) & (d <= self.tol)], _CONVERGED, step, loss)
 
-    def _stop(self, rows: Tensor, status: int, step: int) -> None:
+    def _stop(self, rows: Tensor, status: int, step: int, loss: Tensor) -> None:
         if rows.numel() == 0:
             return
-        self.status[rows] = status
-        self.stopped_at[rows] = step
+        self._record(rows, loss)
+        cells = self.cells[rows]
+        self.ends.status[cells] = status
+        self.ends.stopped_at[cells] = step
         self.penalty[rows] = math.inf
         self.frozen[rows] = True
+        self.parked += rows.numel()
         self.active -= rows.numel()
+
+    def _record(self, rows: Tensor, loss: Tensor) -> None:
+        cells = self.cells[rows]
+        self.ends.points[cells] = self.data[rows].to(F64)
+        self.ends.loss[cells] = loss[rows].to(F64)
+
+    def _compact(self) -> None:
+        """Drop the parked rows: a new leaf, and the optimizer's state for the rest."""
+        keep = (self.penalty == 0).nonzero().squeeze(1)
+        param = self.data[keep].clone().requires_grad_()
+        if not self.optimizer.compact(keep, param):
+            self.compactable = False
+            return
+        self._batch(param, self.cells[keep], self.starts[keep])
 
 
 def _classify(surface: Surface, points: Tensor) -> Tensor:

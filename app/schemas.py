@@ -97,6 +97,36 @@ class CustomSurface(BaseModel):
     domain: DomainIn | None = Field(None, description="default x and y in [-3, 3]")
 
 
+class DatasetIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    x: list[FiniteFloat] = Field(max_length=10_000)
+    y: list[FiniteFloat] = Field(max_length=10_000)
+
+
+class ModelSurfaceIn(BaseModel):
+    """A real model's loss over its two parameters: (w, b), or (a, b) on a network's plane."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: Literal["linear_regression", "logistic_regression", "mlp_plane"]
+    dataset: str | DatasetIn | None = Field(
+        None,
+        description="linear_regression: tiny, noisy_line (default) or {x, y}; "
+        "logistic_regression: two_classes (default), separable or {x, y} with y in {0, 1}; "
+        "mlp_plane: moons (default) or spirals",
+    )
+    batch_size: Annotated[int, Field(strict=True, ge=1)] | None = Field(
+        None, description="null: full batch; 1: stochastic; otherwise mini-batches"
+    )
+    seed: Annotated[int, Field(strict=True, ge=0, le=2**63 - 1)] = Field(
+        0, description="data generation and the DataLoader's shuffling"
+    )
+    directions: Literal["random", "pca"] = Field(
+        "random", description="mlp_plane: filter-normalized random directions, or PCA of training"
+    )
+
+
 class WarmupIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -142,8 +172,8 @@ class NoiseIn(BaseModel):
 class RunRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    surface: str | CustomSurface = Field(
-        description="a surface name from GET /api/surfaces, or {formula, domain}"
+    surface: str | CustomSurface | ModelSurfaceIn = Field(
+        description="a surface name from GET /api/surfaces, {formula, domain}, or a model"
     )
     optimizer: str = Field(description="a torch.optim class name from GET /api/optimizers")
     hyperparameters: dict[str, Any] = Field(
@@ -180,6 +210,12 @@ class Ensemble(BaseModel):
 class CustomSurfaceOut(BaseModel):
     surface: SurfaceOut
     grid: Grid
+    note: str = Field("", description="what to know about this surface (e.g. no finite minimum)")
+
+
+class Dataset(BaseModel):
+    x: list[float]
+    y: list[float]
 
 
 class FrameOut(BaseModel):
@@ -191,8 +227,12 @@ class FrameOut(BaseModel):
     lr: float
     state: dict[str, float | list[float]]
     true_grad: list[float] | None = Field(
-        None, description="with noise or clipping: the loss's own gradient; grad is what step() saw"
+        None,
+        description="with noise or clipping: the loss's own gradient; with mini-batches: the "
+        "full-data gradient. grad is always what step() saw",
     )
+    batch_loss: float | None = Field(None, description="models: the loss of this step's batch")
+    epoch: int | None = Field(None, description="models: the pass over the data")
 
 
 class Summary(BaseModel):

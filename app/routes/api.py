@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import Annotated, Any
 from uuid import uuid4
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -20,15 +20,19 @@ from app.config import Settings, SettingsDep
 from app.engine import InvalidRun, RunConfig
 from app.formula import formula_surface
 from app.hyperparameters import Hyperparameter
+from app.models import model_surface, parse_csv
 from app.optimizers import OPTIMIZERS, OptimizerSpec
 from app.presets import get_presets
 from app.schedulers import SCHEDULERS, SchedulerSpec, make_scheduler
 from app.schemas import (
     CustomSurface,
     CustomSurfaceOut,
+    Dataset,
+    DatasetIn,
     Ensemble,
     EnsembleRequest,
     Grid,
+    ModelSurfaceIn,
     OptimizerOut,
     Preset,
     Run,
@@ -136,11 +140,16 @@ async def list_optimizers() -> Any:
     return [optimizer_out(spec) for spec in OPTIMIZERS.values()]
 
 
-def resolve_surface(surface: str | CustomSurface) -> str | Surface:
+def resolve_surface(surface: str | CustomSurface | ModelSurfaceIn) -> str | Surface:
     if isinstance(surface, str):
         return surface
-    domain = None if surface.domain is None else surface.domain.model_dump()
-    return formula_surface(surface.formula, domain)
+    if isinstance(surface, CustomSurface):
+        domain = None if surface.domain is None else surface.domain.model_dump()
+        return formula_surface(surface.formula, domain)
+    dataset = surface.dataset
+    if isinstance(dataset, DatasetIn):
+        return model_surface(surface.model, dataset.model_dump(), surface.batch_size, surface.seed)
+    return model_surface(surface.model, dataset, surface.batch_size, surface.seed)
 
 
 def build_config(request: RunRequest, settings: Settings) -> RunConfig:
@@ -203,10 +212,14 @@ async def list_schedulers() -> Any:
     return [scheduler_out(spec) for spec in SCHEDULERS.values()]
 
 
-def _custom(body: CustomSurface, resolution: int) -> dict[str, Any]:
+def _described(body: CustomSurface | ModelSurfaceIn, resolution: int) -> dict[str, Any]:
     surface = resolve_surface(body)
     assert isinstance(surface, Surface)
-    return {"surface": surface_out(surface), "grid": json.loads(_grid_json(surface, resolution))}
+    return {
+        "surface": surface_out(surface),
+        "grid": json.loads(_grid_json(surface, resolution)),
+        "note": getattr(surface, "note", ""),
+    }
 
 
 @router.post("/surfaces/custom", response_model=CustomSurfaceOut)
@@ -215,7 +228,36 @@ async def custom_surface(
     resolution: Annotated[int, Query(ge=2, le=400, description="points per axis")] = 100,
 ) -> Any:
     """Check a formula and answer its surface description and grid."""
-    return await run_in_threadpool(_custom, body, resolution)
+    return await run_in_threadpool(_described, body, resolution)
+
+
+@router.post("/surfaces/model", response_model=CustomSurfaceOut)
+async def model_landscape(
+    body: ModelSurfaceIn,
+    resolution: Annotated[int, Query(ge=2, le=400, description="points per axis")] = 100,
+) -> Any:
+    """A model's loss landscape over its two parameters: description and grid."""
+    return await run_in_threadpool(_described, body, resolution)
+
+
+@router.post(
+    "/datasets/csv",
+    response_model=Dataset,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        }
+    },
+)
+async def parse_dataset(request: Request) -> Any:
+    """Two numeric columns x,y (a header row is allowed), up to 10,000 rows, as {x, y}."""
+    raw = await request.body()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidRun(("dataset",), "the CSV must be UTF-8 text") from None
+    return parse_csv(text)
 
 
 @router.get("/presets", response_model=list[Preset])
@@ -230,6 +272,10 @@ async def create_run(request: RunRequest, settings: SettingsDep) -> Response:
 
 
 def _script(request: RunRequest, settings: Settings) -> str:
+    if isinstance(request.surface, ModelSurfaceIn):
+        raise InvalidRun(
+            ("surface",), "Copy as PyTorch covers built-in surfaces and formulas, not models yet"
+        )
     return render_script(build_config(request, settings))
 
 

@@ -187,6 +187,7 @@ class App {
     }
     if (has("runs", "selected")) this.listDirty = true;
     this.uiDirty = true;
+    this.syncFields();
     if ([...keys].some((key) => !["playhead", "playing", "speed"].includes(key))) this.saveUrl();
     this.schedule();
   }
@@ -198,7 +199,11 @@ class App {
       if (!slot || slot.key === JSON.stringify(runRequest(this.state, run))) continue;
       slot.status = "running";
       const row = dom.runsList.querySelector(`[data-run-id="${run.id}"]`);
-      if (row) row.dataset.status = "running";
+      if (row) {
+        row.dataset.status = "running";
+        $(".badge", row).textContent = STATUS_TEXT.running;
+        $(".badge", row).dataset.status = "running";
+      }
     }
   }
 
@@ -227,6 +232,13 @@ class App {
   slotChanged(slot) {
     this.listDirty = true;
     this.uiDirty = true;
+    const row = dom.runsList.querySelector(`[data-run-id="${slot.id}"]`);
+    if (row && row.dataset.status !== slot.status) {
+      row.dataset.status = slot.status;
+      const badge = $(".badge", row);
+      badge.textContent = STATUS_TEXT[slot.status];
+      badge.dataset.status = slot.status;
+    }
     if (slot.status !== "running" && this.announced.get(slot.id) !== slot.version) {
       this.announced.set(slot.id, slot.version);
       this.announce(slot);
@@ -577,7 +589,8 @@ class App {
     this.listDirty = false;
   }
 
-  renderControls() {
+  /** The simple inputs mirror the state at once (no frame delay). */
+  syncFields() {
     const state = this.state;
     const surface = this.surface;
     dom.surfaceSelect.value = state.surface;
@@ -592,7 +605,13 @@ class App {
     const is3d = state.view === "3d";
     dom.viewToggle.dataset.view = state.view;
     dom.viewToggle.setAttribute("aria-pressed", String(is3d));
+    dom.viewToggle.setAttribute("aria-label", is3d ? "Contour view" : "3D view");
     dom.landscape.classList.toggle("is-3d", is3d);
+  }
+
+  renderControls() {
+    const state = this.state;
+    this.syncFields();
 
     const run = state.selectedRun;
     if (!run) return;

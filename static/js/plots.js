@@ -10,13 +10,13 @@ import { fmt, norm2 } from "./format.js";
 
 export const PALETTE = [
   "#e8590c",
-  "#1c7ed6",
+  "#c2255c",
   "#2b8a3e",
-  "#d6336c",
   "#7048e8",
-  "#0b7285",
+  "#1971c2",
+  "#0c8599",
   "#e67700",
-  "#5f3dc4",
+  "#862e9c",
 ];
 const INK = "#1b2230";
 const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
@@ -45,48 +45,78 @@ const NO_REDRAW = {
   mode: "immediate",
 };
 
-/** Colour by log(1 + (z - zmin) / s) so valleys keep detail; hover keeps the true loss. */
+/**
+ * The colour (and 3D height) transform: the mean of a log scale, log(1 + (z - zmin) / s),
+ * which gives valleys detail, and the loss's rank among the grid's values, which spreads
+ * every surface over the whole colour scale. Monotone, so contours stay level sets; hover
+ * and the colour bar's labels show the true loss.
+ */
 export class LossScale {
   constructor(z, floor = []) {
-    let lo = Math.min(Infinity, ...floor);
-    let hi = -Infinity;
-    for (const row of z) {
-      for (const v of row) {
-        if (v === null) continue;
-        if (v < lo) lo = v;
-        if (v > hi) hi = v;
-      }
+    const values = [];
+    for (const row of z) for (const v of row) if (v !== null && Number.isFinite(v)) values.push(v);
+    if (values.length === 0) values.push(0, 1);
+    this.sorted = Float64Array.from(values).sort();
+    this.lo = Math.min(this.sorted[0], ...floor);
+    this.hi = Math.max(this.sorted[this.sorted.length - 1], this.lo + 1e-12);
+    this.s = Math.max((this.hi - this.lo) * 2e-3, 1e-12);
+    this.logTop = Math.log10(1 + (this.hi - this.lo) / this.s);
+  }
+
+  rank(v) {
+    const a = this.sorted;
+    const n = a.length;
+    if (v <= a[0]) return 0;
+    if (v >= a[n - 1]) return 1;
+    let lo = 0;
+    let hi = n - 1;
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >> 1;
+      if (a[mid] <= v) lo = mid;
+      else hi = mid;
     }
-    if (!Number.isFinite(lo)) [lo, hi] = [0, 1];
-    this.lo = lo;
-    this.hi = hi;
-    this.s = Math.max((hi - lo) * 2e-3, 1e-12);
+    const span = a[hi] - a[lo];
+    return (lo + (span > 0 ? (v - a[lo]) / span : 0)) / (n - 1);
   }
 
   t(v) {
-    if (v === null || !Number.isFinite(v)) return null;
-    return Math.log10(1 + Math.max(0, v - this.lo) / this.s);
+    if (v === null || v === undefined || !Number.isFinite(v)) return null;
+    const log = Math.log10(1 + Math.max(0, v - this.lo) / this.s) / this.logTop;
+    return 0.5 * log + 0.5 * this.rank(v);
   }
 
+  /** The loss whose transform is `t` (bisection; t is monotone). */
   inverse(t) {
-    return this.lo + this.s * (10 ** t - 1);
+    let lo = this.lo;
+    let hi = this.hi;
+    for (let i = 0; i < 60; i++) {
+      const mid = (lo + hi) / 2;
+      if (this.t(mid) < t) lo = mid;
+      else hi = mid;
+    }
+    return (lo + hi) / 2;
   }
 
   /** Tick positions (transformed) labelled with round true losses. */
   ticks(count = 6) {
-    const top = this.t(this.hi);
     const vals = [];
     const text = [];
     for (let i = 0; i < count; i++) {
-      const raw = this.inverse((top * i) / (count - 1));
-      const nice = i === 0 ? this.lo : Number(raw.toPrecision(raw >= 10 ? 2 : 1));
+      const raw = this.inverse(i / (count - 1));
+      const nice = i === 0 ? this.lo : i === count - 1 ? raw : niceRound(raw);
       const tv = this.t(nice);
-      if (tv === null || (vals.length && tv - vals[vals.length - 1] < top * 0.06)) continue;
+      if (tv === null || (vals.length && tv - vals[vals.length - 1] < 0.07)) continue;
       vals.push(tv);
-      text.push(fmt(nice, 3));
+      text.push(fmt(nice, i === count - 1 ? 2 : 3));
     }
     return { vals, text };
   }
+}
+
+function niceRound(v) {
+  if (v === 0 || !Number.isFinite(v)) return v;
+  const digits = Math.abs(v) >= 10 ? 2 : 1;
+  return Number(v.toPrecision(digits));
 }
 
 /** Loss at (x, y) by bilinear interpolation of the grid, or null off the grid. */
@@ -107,8 +137,8 @@ export function sampleGrid(grid, x, y) {
 
 const STATE_ARROWS = [
   { key: "momentum_buffer", sign: -1, label: "−momentum_buffer" },
-  { key: "exp_avg", sign: -1, label: "−exp_avg (1st moment)" },
-  { key: "d", sign: 1, label: "search direction d" },
+  { key: "exp_avg", sign: -1, label: "−exp_avg" },
+  { key: "d", sign: 1, label: "d (L-BFGS direction)" },
 ];
 
 /** The arrows worth drawing at `frame`: downhill gradient, then a velocity-like state. */
@@ -117,7 +147,7 @@ export function arrowsAt(frame) {
   const arrows = [];
   const g = frame.grad;
   if (Array.isArray(g) && g.length === 2) {
-    arrows.push({ kind: "grad", label: "−∇f (downhill)", vec: [-g[0], -g[1]], mag: norm2(g) });
+    arrows.push({ kind: "grad", label: "−∇f", vec: [-g[0], -g[1]], mag: norm2(g) });
   }
   for (const { key, sign, label } of STATE_ARROWS) {
     const v = frame.state && frame.state[key];
@@ -257,9 +287,11 @@ export class Landscape {
       y: grid.y,
       z: zt,
       colorscale: SCALE,
-      ncontours: 26,
+      autocontour: false,
+      contours: { start: 0, end: 1, size: 1 / 24, coloring: "fill", showlines: true },
+      zmin: 0,
+      zmax: 1,
       // "fill" draws SVG paths only: no data: images (strict CSP) and cheap to redraw.
-      contours: { coloring: "fill", showlines: true },
       line: { color: "rgba(27, 34, 48, 0.14)", width: 0.6, smoothing: 0.85 },
       // The true loss under the pointer is shown by the page (a hover text grid costs a
       // lot on every redraw).
@@ -314,46 +346,50 @@ export class Landscape {
     return this.text;
   }
 
+  /** Known minima (global: star, local: circle) and saddles (cross), with hover text. */
   markerTraces(is3d) {
-    const { surface, scale } = this;
+    const { surface } = this;
+    // Rastrigin has hundreds: keep them quiet so the runs stay readable.
+    const crowded = surface.minima.length + surface.saddles.length > 24;
     const groups = [
       {
         name: "global minimum",
         points: surface.minima.filter((m) => m.kind === "global"),
         marker: { symbol: is3d ? "diamond" : "star", size: is3d ? 6 : 15, color: "#ffd43b" },
+        line: 1.1,
       },
       {
         name: "local minimum",
         points: surface.minima.filter((m) => m.kind !== "global"),
-        marker: { symbol: "circle", size: is3d ? 4 : 7, color: "#ffffff" },
+        marker: { symbol: "circle", size: is3d ? 3 : crowded ? 5 : 8, color: "#ffffff" },
+        line: crowded ? 0.8 : 1.3,
       },
       {
         name: "saddle",
         points: surface.saddles,
-        marker: { symbol: is3d ? "square" : "x", size: is3d ? 4 : 8, color: is3d ? "#ffffff" : "#ffffff" },
+        marker: { symbol: is3d ? "x" : "x-thin", size: is3d ? 3 : crowded ? 5 : 9, color: INK },
+        line: crowded ? 1.1 : 2,
       },
     ];
-    return groups.map(({ name, points, marker }) => ({
+    return groups.map(({ name, points, marker, line }) => ({
       type: is3d ? "scatter3d" : "scatter",
       mode: "markers",
       name,
-      legendgroup: "landmarks",
+      legendgroup: name,
       x: points.map((p) => p.x),
       y: points.map((p) => p.y),
-      ...(is3d ? { z: points.map((p) => scale.t(p.loss)) } : {}),
+      ...(is3d ? { z: this.zPath(points.map((p) => p.loss), 0.4) } : {}),
       text: points.map((p) => `${name}<br>(${fmt(p.x)}, ${fmt(p.y)})<br>loss ${fmt(p.loss)}`),
       hovertemplate: "%{text}<extra></extra>",
-      marker: {
-        ...marker,
-        line: { color: INK, width: is3d ? 1 : name === "saddle" ? 1.6 : 1.1 },
-      },
+      opacity: crowded && name !== "global minimum" ? 0.6 : 1,
+      marker: { ...marker, line: { color: INK, width: is3d ? 1 : line } },
       showlegend: points.length > 0,
     }));
   }
 
   /** z for a path in the 3D view: the colour transform, lifted a little off the surface. */
   zPath(losses, extra = 1) {
-    const lift = this.scale.t(this.scale.hi) * 0.025 * extra;
+    const lift = 0.025 * extra;
     return losses.map((v) => {
       const t = this.scale.t(v);
       return t === null ? null : t + lift;
@@ -519,7 +555,7 @@ export class Landscape {
       hovermode: "closest",
     };
     if (this.view === "3d") {
-      const zTop = this.scale.t(this.scale.hi);
+      const zTop = 1;
       const ticks = this.scale.ticks(5);
       const axis = {
         showbackground: true,
@@ -544,7 +580,7 @@ export class Landscape {
           },
           aspectmode: "manual",
           aspectratio: { x: 1, y: Math.min(1.4, (y1 - y0) / (x1 - x0)), z: 0.55 },
-          camera: { eye: { x: -1.45, y: -1.6, z: 1.1 }, center: { x: 0, y: 0, z: -0.12 } },
+          camera: { eye: { x: -1.5, y: -1.65, z: 1.2 }, center: { x: 0, y: 0, z: -0.08 } },
           dragmode: "orbit",
         },
       };
@@ -620,7 +656,7 @@ export class Landscape {
     ];
     // Same traces as before (only their points moved): animate just those, no full redraw.
     const topShape = JSON.stringify([
-      mainKey.length,
+      this.surface.name,
       scrubbing,
       vm.runs.map((r) => [r.id, r.color, r.selected, r.status, r.steps > MARKER_STEPS]),
       top.slice(-2).map((t) => [t.name, t.line.color]),

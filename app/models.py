@@ -1,0 +1,278 @@
+"""Landscapes of real models: two-parameter regressions trained with batch, mini-batch or
+stochastic gradient descent.
+
+The two coordinates are the model's parameters (w, b). The drawn landscape (`fn`) is the
+full-data loss; the optimizer follows the loss of the batch it is given, computed exactly as
+`nn.Linear` and `nn.MSELoss` / `nn.BCEWithLogitsLoss` compute it, with batches drawn by a
+`DataLoader` shuffled by a seeded generator (a new order every epoch), so a run equals the
+plain torch training loop step for step.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Literal
+
+import torch
+from torch import Tensor
+from torch.nn import functional as F
+from torch.utils.data import DataLoader, TensorDataset
+
+from app.calculus import gradient_and_hessian
+from app.errors import InvalidInput
+from app.surfaces import Domain, Minimum, Surface
+
+ModelName = Literal["linear_regression", "logistic_regression"]
+MAX_ROWS = 10_000
+NAMED_DATASETS: dict[str, tuple[str, ...]] = {
+    "linear_regression": ("tiny", "noisy_line"),
+    "logistic_regression": ("two_classes", "separable"),
+}
+
+
+class ModelError(InvalidInput):
+    def __init__(self, loc: tuple[str | int, ...], message: str) -> None:
+        super().__init__(("surface", *loc), message)
+
+
+def named_dataset(model: str, name: str, seed: int) -> tuple[Tensor, Tensor]:
+    """(x, y) as float64 column vectors (n, 1)."""
+    generator = torch.Generator().manual_seed(seed)
+    if name == "tiny":
+        x, y = torch.tensor([1.0, 2.0, 3.0]), torch.tensor([2.0, 4.0, 6.0])
+    elif name == "noisy_line":
+        x = torch.rand(200, generator=generator, dtype=torch.float64) * 6 - 3
+        y = 1.5 * x - 0.5 + 0.8 * torch.randn(200, generator=generator, dtype=torch.float64)
+    elif name == "two_classes":
+        labels = torch.arange(200) % 2
+        x = (2.0 * labels - 1) + torch.randn(200, generator=generator, dtype=torch.float64)
+        y = labels.double()
+    elif name == "separable":
+        labels = torch.arange(200) % 2
+        spread = torch.rand(200, generator=generator, dtype=torch.float64) * 2.5 + 0.5
+        x, y = (2.0 * labels - 1) * spread, labels.double()
+    else:
+        choices = ", ".join(NAMED_DATASETS[model])
+        raise ModelError(("dataset",), f"Unknown dataset {name!r} for {model}; choose {choices}")
+    return x.double().reshape(-1, 1), y.double().reshape(-1, 1)
+
+
+def uploaded_dataset(model: str, data: Mapping[str, Any]) -> tuple[Tensor, Tensor]:
+    columns = []
+    for axis in ("x", "y"):
+        values = data.get(axis)
+        if not isinstance(values, Sequence) or isinstance(values, str):
+            raise ModelError(("dataset", axis), f"dataset.{axis} must be a list of numbers")
+        for row, value in enumerate(values):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+            ):
+                raise ModelError(
+                    ("dataset", axis, row), f"dataset.{axis}[{row}] must be a finite number"
+                )
+        columns.append(values)
+    x, y = columns
+    if len(x) != len(y) or not 2 <= len(x) <= MAX_ROWS:
+        raise ModelError(
+            ("dataset",), f"dataset.x and dataset.y need the same length, 2 to {MAX_ROWS}"
+        )
+    if model == "logistic_regression" and any(v not in (0, 1) for v in y):
+        raise ModelError(("dataset", "y"), "logistic regression labels must be 0 or 1")
+    if max(x) - min(x) <= 0:
+        raise ModelError(("dataset", "x"), "dataset.x must not be constant")
+    return _column(x), _column(y)
+
+
+def _column(values: Sequence[float]) -> Tensor:
+    return torch.tensor(values, dtype=torch.float64).reshape(-1, 1)
+
+
+def parse_csv(text: str) -> dict[str, list[float]]:
+    """Two numeric columns (an optional header row is skipped) as {x, y}."""
+    rows = [line for line in text.replace("\r\n", "\n").split("\n") if line.strip()]
+    if rows and not _is_number(rows[0].replace(";", ",").split(",")[0]):
+        rows = rows[1:]
+    if not 2 <= len(rows) <= MAX_ROWS:
+        raise ModelError(("dataset",), f"the CSV needs 2 to {MAX_ROWS} rows of data")
+    x: list[float] = []
+    y: list[float] = []
+    for number, line in enumerate(rows, start=1):
+        cells = [c.strip() for c in line.replace(";", ",").split(",")]
+        if len(cells) != 2:
+            raise ModelError(("dataset",), f"row {number}: expected 2 columns, found {len(cells)}")
+        for column, (cell, target) in enumerate(zip(cells, (x, y), strict=True), start=1):
+            if not _is_number(cell) or not math.isfinite(float(cell)):
+                raise ModelError(
+                    ("dataset",),
+                    f"row {number}, column {column}: {cell[:20]!r} is not a finite number",
+                )
+            target.append(float(cell))
+    return {"x": x, "y": y}
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _linear(p: Tensor, x: Tensor) -> Tensor:
+    """nn.Linear(1, 1) with weight p[0] and bias p[1], as F.linear computes it."""
+    return F.linear(x, p[0:1].reshape(1, 1), p[1:2])
+
+
+@dataclass(frozen=True, eq=False)
+class ModelSurface(Surface):
+    model: str = "linear_regression"
+    data_x: Tensor = field(default_factory=lambda: torch.zeros(0))
+    data_y: Tensor = field(default_factory=lambda: torch.zeros(0))
+    batch_size: int | None = None
+    seed: int = 0
+    note: str = ""
+
+    def batch_loss(self, p: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        """The loss torch.nn computes for one batch: what the optimizer follows."""
+        out = _linear(p, x)
+        if self.model == "linear_regression":
+            return F.mse_loss(out, y)
+        return F.binary_cross_entropy_with_logits(out, y)
+
+    def batches(self, dtype: torch.dtype) -> Iterator[tuple[Tensor, Tensor, int]]:
+        """(x, y, epoch) for every step, forever: the whole data set or a seeded DataLoader."""
+        x, y = self.data_x.to(dtype), self.data_y.to(dtype)
+        if self.batch_size is None:
+            epoch = 0
+            while True:
+                yield x, y, epoch
+                epoch += 1
+        generator = torch.Generator().manual_seed(self.seed)
+        loader = DataLoader(
+            TensorDataset(x, y), batch_size=self.batch_size, shuffle=True, generator=generator
+        )
+        epoch = 0
+        while True:
+            for xb, yb in loader:
+                yield xb, yb, epoch
+            epoch += 1
+
+
+def _full_loss(model: str, x: Tensor, y: Tensor) -> Any:
+    """The full-data loss as a function of points (..., 2), broadcast over the data."""
+    xs, ys = x.reshape(-1), y.reshape(-1)
+
+    def fn(p: Tensor) -> Tensor:
+        out = p[..., 0, None] * xs.to(p.dtype) + p[..., 1, None]
+        target = ys.to(p.dtype)
+        if model == "linear_regression":
+            return ((out - target) ** 2).mean(dim=-1)
+        return (F.softplus(out) - target * out).mean(dim=-1)  # BCE with logits
+
+    return fn
+
+
+def _optimum(model: str, x: Tensor, y: Tensor) -> tuple[float, float] | None:
+    if model == "linear_regression":
+        design = torch.cat([x, torch.ones_like(x)], dim=1)
+        solution = torch.linalg.lstsq(design, y).solution.reshape(-1)
+        return float(solution[0]), float(solution[1])
+    if _separable(x, y):
+        return None
+    fn, p = _full_loss(model, x, y), torch.zeros(2, dtype=torch.float64)
+    for _ in range(50):  # Newton's method: the logistic loss is strictly convex here
+        g, h = gradient_and_hessian(fn, p[None])
+        p = p - torch.linalg.solve(h[0], g[0])
+    return float(p[0]), float(p[1])
+
+
+def _separable(x: Tensor, y: Tensor) -> bool:
+    ones, zeros = x[y == 1], x[y == 0]
+    if len(ones) == 0 or len(zeros) == 0:
+        return True
+    return bool(ones.min() > zeros.max() or zeros.min() > ones.max())
+
+
+@lru_cache(maxsize=64)
+def _cached(model: str, dataset_key: Any, batch_size: int | None, seed: int) -> ModelSurface:
+    kind, payload = dataset_key
+    if kind == "named":
+        x, y = named_dataset(model, payload, seed)
+        label = payload
+    else:
+        x, y = uploaded_dataset(model, {"x": list(payload[0]), "y": list(payload[1])})
+        label = f"{len(payload[0])} uploaded rows"
+    if batch_size is not None and not 1 <= batch_size <= len(x):
+        raise ModelError(
+            ("batch_size",), f"batch_size must be between 1 and {len(x)} (the data set's size)"
+        )
+    optimum = _optimum(model, x, y)
+    centre = optimum or (0.0, 0.0)
+    half = (max(3.0, 1.5 * abs(centre[0])), max(3.0, 1.5 * abs(centre[1])))
+    domain = Domain(
+        (centre[0] - half[0], centre[0] + half[0]), (centre[1] - half[1], centre[1] + half[1])
+    )
+    mode = (
+        "batch"
+        if batch_size is None
+        else ("stochastic" if batch_size == 1 else f"mini-batch of {batch_size}")
+    )
+    note = ""
+    if optimum is None:
+        note = (
+            "The classes are separable: the loss has no finite minimum, and w grows without bound."
+        )
+    title = "Linear regression" if model == "linear_regression" else "Logistic regression"
+    loss = "mean squared error" if model == "linear_regression" else "binary cross entropy"
+    formula = (
+        "L(w, b) = mean((w·x + b − y)²)"
+        if model == "linear_regression"
+        else "L(w, b) = mean(BCE(sigmoid(w·x + b), y))"
+    )
+    return ModelSurface(
+        name=model,
+        title=f"{title} ({label})",
+        description=f"The {loss} of y ≈ w·x + b over {len(x)} samples, as a function of (w, b); "
+        f"steps use {mode} gradient descent. {note}".strip(),
+        formula=formula,
+        fn=_full_loss(model, x, y),
+        domain=domain,
+        default_start=(centre[0] - 0.8 * half[0], centre[1] + 0.8 * half[1]),
+        minima=() if optimum is None else (Minimum(optimum[0], optimum[1], "global"),),
+        saddles=(),
+        model=model,
+        data_x=x,
+        data_y=y,
+        batch_size=batch_size,
+        seed=seed,
+        note=note,
+    )
+
+
+def model_surface(
+    model: object, dataset: object, batch_size: object = None, seed: object = 0
+) -> ModelSurface:
+    """The surface of a two-parameter model on a named or uploaded data set."""
+    if model not in NAMED_DATASETS:
+        raise ModelError(("model",), f"model must be one of {[*NAMED_DATASETS, 'mlp_plane']}")
+    assert isinstance(model, str)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise ModelError(("seed",), "seed must be a whole number ≥ 0")
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)):
+        raise ModelError(("batch_size",), "batch_size must be a whole number or null (full batch)")
+    if dataset is None:
+        dataset = NAMED_DATASETS[model][-1 if model == "linear_regression" else 0]
+    if isinstance(dataset, str):
+        key: Any = ("named", dataset)
+        named_dataset(model, dataset, 0)  # validates the name
+    elif isinstance(dataset, Mapping):
+        uploaded_dataset(model, dataset)
+        key = ("uploaded", (tuple(dataset["x"]), tuple(dataset["y"])))
+    else:
+        raise ModelError(("dataset",), "dataset must be a name or {x: [...], y: [...]}")
+    return _cached(model, key, batch_size, seed)

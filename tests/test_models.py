@@ -1,0 +1,174 @@
+"""Two-parameter models trained with batch, mini-batch and stochastic gradient descent."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import torch
+from fastapi.testclient import TestClient
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from app.models import model_surface
+from tests.conftest import strict_json
+
+
+def plain_training(
+    model: str, dataset: str, batch_size: int | None, seed: int, optimizer: str,
+    hp: dict[str, Any], start: list[float], steps: int,
+) -> list[tuple[list[float], float]]:  # fmt: skip
+    """nn.Linear + nn.MSELoss/BCEWithLogitsLoss + DataLoader: (w, b) and batch loss per step."""
+    surface = model_surface(model, dataset, batch_size, seed)
+    x, y = surface.data_x.float(), surface.data_y.float()
+    linear = nn.Linear(1, 1)
+    with torch.no_grad():
+        linear.weight.fill_(start[0])
+        linear.bias.fill_(start[1])
+    opt = getattr(torch.optim, optimizer)(linear.parameters(), **hp)
+    loss_fn = nn.MSELoss() if model == "linear_regression" else nn.BCEWithLogitsLoss()
+
+    def batches() -> Iterator[Any]:
+        if batch_size is None:
+            while True:
+                yield x, y
+        loader = DataLoader(
+            TensorDataset(x, y), batch_size=batch_size, shuffle=True,
+            generator=torch.Generator().manual_seed(seed),
+        )  # fmt: skip
+        while True:
+            yield from loader
+
+    out = []
+    data = batches()
+    for _ in range(steps + 1):
+        xb, yb = next(data)
+        opt.zero_grad()
+        loss = loss_fn(linear(xb), yb)
+        loss.backward()
+        out.append(([linear.weight.item(), linear.bias.item()], loss.item()))
+        opt.step()
+    return out
+
+
+CASES = [
+    ("linear_regression", "noisy_line", None, "SGD", {"lr": 0.05}),
+    ("linear_regression", "noisy_line", 16, "SGD", {"lr": 0.05, "momentum": 0.9}),
+    ("linear_regression", "noisy_line", 1, "Adam", {"lr": 0.05}),
+    ("linear_regression", "tiny", None, "Adam", {"lr": 0.1}),
+    ("logistic_regression", "two_classes", 32, "RMSprop", {"lr": 0.01}),
+    ("logistic_regression", "two_classes", 1, "SGD", {"lr": 0.1}),
+]
+
+
+@pytest.mark.parametrize(
+    ("model", "dataset", "batch_size", "optimizer", "hp"), CASES,
+    ids=[f"{c[0]}-{c[1]}-{c[2] or 'full'}-{c[3]}" for c in CASES],
+)  # fmt: skip
+def test_path_is_plain_torch_training(
+    client: TestClient, model: str, dataset: str, batch_size: int | None, optimizer: str,
+    hp: dict[str, Any],
+) -> None:  # fmt: skip
+    surface = {"model": model, "dataset": dataset, "batch_size": batch_size, "seed": 5}
+    body = {"surface": surface, "optimizer": optimizer, "hyperparameters": hp, "steps": 120}
+    response = client.post("/api/runs", json=body)
+    assert response.status_code == 200, response.text
+    run = strict_json(response.text)
+    frames = run["frames"]
+    start = [frames[0]["x"], frames[0]["y"]]
+    expected = plain_training(model, dataset, batch_size, 5, optimizer, hp, start, 120)
+    assert len(frames) == 121 or (run["status"] == "converged" and batch_size is None)
+    for frame, (point, batch_loss) in zip(frames, expected, strict=False):
+        assert [frame["x"], frame["y"]] == point
+        assert frame["batch_loss"] == batch_loss
+    if batch_size is not None:
+        size = len(model_surface(model, dataset, batch_size, 5).data_x)
+        per_epoch = -(-size // batch_size)
+        assert [f["epoch"] for f in frames] == [k // per_epoch for k in range(len(frames))]
+        assert all("true_grad" in f for f in frames)
+
+
+def test_full_loss_is_drawn_and_batch_loss_is_followed(client: TestClient) -> None:
+    surface = {"model": "linear_regression", "dataset": "noisy_line", "batch_size": 8}
+    run = strict_json(
+        client.post("/api/runs", json={"surface": surface, "optimizer": "SGD", "steps": 50}).text
+    )
+    losses = [(f["loss"], f["batch_loss"]) for f in run["frames"]]
+    assert any(abs(full - batch) > 1e-3 for full, batch in losses)
+    described = strict_json(client.post("/api/surfaces/model?resolution=9", json=surface).text)
+    frame = run["frames"][10]
+    point = torch.tensor([frame["x"], frame["y"]], dtype=torch.float64)
+    full = model_surface("linear_regression", "noisy_line", 8, 0).fn(point)
+    assert frame["loss"] == pytest.approx(float(full), rel=1e-5)
+    assert len(described["grid"]["z"]) == 9
+
+
+def test_least_squares_minimum_of_the_tiny_data_set(client: TestClient) -> None:
+    body = {"model": "linear_regression", "dataset": "tiny"}
+    answer = strict_json(client.post("/api/surfaces/model", json=body).text)
+    (minimum,) = answer["surface"]["minima"]
+    assert minimum["x"] == pytest.approx(2.0) and minimum["y"] == pytest.approx(0.0, abs=1e-9)
+    assert minimum["loss"] == pytest.approx(0.0, abs=1e-12)
+    run = client.post(
+        "/api/runs",
+        json={"surface": body, "optimizer": "SGD", "hyperparameters": {"lr": 0.05},
+              "steps": 5000, "dtype": "float64"},
+    ).json()  # fmt: skip
+    assert run["status"] == "converged"
+    assert run["analysis"]["outcome"]["type"] == "minimum"
+
+
+def test_separable_data_have_no_finite_minimum(client: TestClient) -> None:
+    body = {"model": "logistic_regression", "dataset": "separable"}
+    answer = strict_json(client.post("/api/surfaces/model", json=body).text)
+    assert answer["surface"]["minima"] == []
+    assert "no finite minimum" in answer["note"]
+    assert "no finite minimum" in answer["surface"]["description"]
+
+
+def test_uploaded_csv_round_trip(client: TestClient) -> None:
+    csv = "x,y\n1,2.1\n2,3.9\n3,6.2\n4,7.8\n"
+    response = client.post("/api/datasets/csv", content=csv, headers={"content-type": "text/csv"})
+    assert response.status_code == 200, response.text
+    data = strict_json(response.text)
+    assert data == {"x": [1.0, 2.0, 3.0, 4.0], "y": [2.1, 3.9, 6.2, 7.8]}
+    surface = {"model": "linear_regression", "dataset": data, "batch_size": 2}
+    run = client.post("/api/runs", json={"surface": surface, "optimizer": "SGD", "steps": 10})
+    assert run.status_code == 200, run.text
+
+
+@pytest.mark.parametrize(
+    ("csv", "needle"),
+    [
+        ("x,y\n1,2\n3,abc\n", "row 2, column 2"),
+        ("1,2\n3,inf\n", "row 2, column 2"),
+        ("1,2,3\n4,5,6\n", "expected 2 columns"),
+        ("1,2\n", "2 to 10000 rows"),
+        ("\n".join(f"{i},{i}" for i in range(10_001)), "2 to 10000 rows"),
+    ],
+)
+def test_bad_csv_gets_a_clear_422(client: TestClient, csv: str, needle: str) -> None:
+    response = client.post("/api/datasets/csv", content=csv, headers={"content-type": "text/csv"})
+    assert response.status_code == 422
+    assert needle in strict_json(response.text)["detail"][0]["msg"]
+
+
+@pytest.mark.parametrize(
+    ("surface", "loc"),
+    [
+        ({"model": "linear_regression", "dataset": "moons"}, ["body", "surface", "dataset"]),
+        ({"model": "linear_regression", "batch_size": 1000}, ["body", "surface", "batch_size"]),
+        ({"model": "logistic_regression", "dataset": {"x": [1, 2], "y": [0, 2]}},
+         ["body", "surface", "dataset", "y"]),
+        ({"model": "linear_regression", "dataset": {"x": [1, 2, 3], "y": [1, 2]}},
+         ["body", "surface", "dataset"]),
+        ({"model": "linear_regression", "dataset": {"x": [1, 1], "y": [1, 2]}},
+         ["body", "surface", "dataset", "x"]),
+        ({"model": "regression"}, ["body", "surface"]),
+    ],
+)  # fmt: skip
+def test_bad_models_get_422(client: TestClient, surface: dict[str, Any], loc: list[str]) -> None:
+    response = client.post("/api/runs", json={"surface": surface, "optimizer": "SGD"})
+    assert response.status_code == 422, response.text
+    assert strict_json(response.text)["detail"][0]["loc"][: len(loc)] == loc
