@@ -5,7 +5,12 @@ import { api } from "./api.js";
 import { HyperparameterForm, fillSelect } from "./controls.js";
 import { copyText, download, framesToCSV, runToJSON } from "./exporting.js";
 import { exact, fmt, norm2 } from "./format.js";
-import { Charts, Landscape, PALETTE, arrowsAt, sampleGrid } from "./plots.js";
+import { Charts } from "./charts.js";
+import { Landscape } from "./landscape.js";
+import { PALETTE } from "./plots.js";
+import { ARROW_SHARE, arrowsAt, sampleGrid } from "./scale.js";
+import { RunList, STATUS_TEXT, normalizeDetail, reasonText } from "./runlist.js";
+import { Playback } from "./playback.js";
 import { RunSlot } from "./runs.js";
 import {
   AppState,
@@ -19,13 +24,6 @@ import {
 const GRID_RESOLUTION = 150;
 const DEFAULT_SURFACE = "rosenbrock";
 const DEFAULT_RUN = { optimizer: "SGD", hyperparameters: { momentum: 0.9 } };
-const STATUS_TEXT = {
-  running: "running",
-  converged: "converged",
-  diverged: "diverged",
-  max_steps: "max steps",
-  error: "error",
-};
 
 const $ = (selector, root = document) => root.querySelector(selector);
 
@@ -91,14 +89,14 @@ class App {
     this.runsDirty = true;
     this.uiDirty = true;
     this.listDirty = true;
-    this.lastTick = 0;
-    this.carry = 0;
     this.announced = new Map();
     this.urlTimer = 0;
-    this.urlAt = 0;
+    this.urlWrites = [];
     this.ready = false;
 
     this.state = new AppState(this.initialState());
+    this.runList = new RunList(dom.runsList, this.specs);
+    this.playback = new Playback(this.state, () => this.endStep());
     this.form = new HyperparameterForm(dom.hparams, {
       onChange: (name, value) => {
         const run = this.state.selectedRun;
@@ -198,12 +196,7 @@ class App {
       const slot = this.slots.get(run.id);
       if (!slot || slot.key === JSON.stringify(runRequest(this.state, run))) continue;
       slot.status = "running";
-      const row = dom.runsList.querySelector(`[data-run-id="${run.id}"]`);
-      if (row) {
-        row.dataset.status = "running";
-        $(".badge", row).textContent = STATUS_TEXT.running;
-        $(".badge", row).dataset.status = "running";
-      }
+      this.runList.setStatus(run.id, "running");
     }
   }
 
@@ -232,13 +225,7 @@ class App {
   slotChanged(slot) {
     this.listDirty = true;
     this.uiDirty = true;
-    const row = dom.runsList.querySelector(`[data-run-id="${slot.id}"]`);
-    if (row && row.dataset.status !== slot.status) {
-      row.dataset.status = slot.status;
-      const badge = $(".badge", row);
-      badge.textContent = STATUS_TEXT[slot.status];
-      badge.dataset.status = slot.status;
-    }
+    this.runList.setStatus(slot.id, slot.status);
     if (slot.status !== "running" && this.announced.get(slot.id) !== slot.version) {
       this.announced.set(slot.id, slot.version);
       this.announce(slot);
@@ -312,10 +299,7 @@ class App {
     dom.dtype.addEventListener("change", () => state.set({ dtype: dom.dtype.value }));
     dom.logLoss.addEventListener("change", () => state.set({ logLoss: dom.logLoss.checked }));
     dom.speed.addEventListener("change", () => state.set({ speed: Number(dom.speed.value) }));
-    dom.scrub.addEventListener("input", () => {
-      const value = Number(dom.scrub.value);
-      state.set({ playing: false, playhead: value >= Number(dom.scrub.max) ? null : value });
-    });
+    dom.scrub.addEventListener("input", () => this.playback.scrub(Number(dom.scrub.value)));
     dom.runsList.addEventListener("click", (event) => {
       const row = event.target.closest("[data-run-id]");
       if (!row) return;
@@ -342,25 +326,18 @@ class App {
 
   action(name, button) {
     const state = this.state;
-    const end = this.endStep();
-    const current = state.playhead === null ? end : Math.min(state.playhead, end);
     switch (name) {
       case "play":
-        if (end < 1) return;
-        this.lastTick = 0;
-        this.carry = 0;
-        state.set({ playing: true, playhead: state.playhead === null || current >= end ? 0 : current });
+        this.playback.play();
         break;
       case "pause":
-        state.set({ playing: false });
+        this.playback.pause();
         break;
-      case "step": {
-        const next = Math.min(end, current + 1);
-        state.set({ playing: false, playhead: next >= end ? null : next });
+      case "step":
+        this.playback.step(1);
         break;
-      }
       case "step-back":
-        state.set({ playing: false, playhead: Math.max(0, current - 1) });
+        this.playback.step(-1);
         break;
       case "toggle-view":
         state.set({ view: state.view === "contour" ? "3d" : "contour" });
@@ -466,15 +443,23 @@ class App {
     }
   }
 
-  /** replaceState on every change, at most every 80 ms (browsers throttle faster callers). */
+  /**
+   * replaceState on every change, at once while under half of the browser's budget
+   * (Chrome drops calls beyond 200 in 10 s); a long slider drag falls back to a trailing
+   * write every 100 ms.
+   */
   saveUrl() {
-    const wait = 80 - (performance.now() - this.urlAt);
+    const now = performance.now();
+    this.urlWrites = this.urlWrites.filter((t) => now - t < 10000);
     clearTimeout(this.urlTimer);
-    if (wait <= 0) {
-      this.urlAt = performance.now();
+    if (this.urlWrites.length < 100) {
+      this.urlWrites.push(now);
       this.writeUrl();
     } else {
-      this.urlTimer = setTimeout(() => this.saveUrl(), wait);
+      this.urlTimer = setTimeout(() => {
+        this.urlWrites.shift();
+        this.saveUrl();
+      }, 100);
     }
   }
 
@@ -499,7 +484,7 @@ class App {
         slot.submit(request);
       }
     }
-    if (this.state.playing) this.advance(now);
+    this.playback.tick(now);
     this.render();
     if (this.state.playing) this.schedule();
   }
@@ -508,23 +493,6 @@ class App {
     let longest = 0;
     for (const slot of this.slots.values()) longest = Math.max(longest, slot.frames.length);
     return Math.max(0, longest - 1);
-  }
-
-  advance(now) {
-    const state = this.state;
-    const end = this.endStep();
-    if (!this.lastTick) {
-      this.lastTick = now;
-      return;
-    }
-    this.carry += ((now - this.lastTick) / 1000) * state.speed;
-    this.lastTick = now;
-    const whole = Math.floor(this.carry);
-    if (whole < 1) return;
-    this.carry -= whole;
-    const next = (state.playhead ?? 0) + whole;
-    if (next >= end) state.set({ playing: false, playhead: null });
-    else state.set({ playhead: next });
   }
 
   viewModel() {
@@ -553,7 +521,7 @@ class App {
     const arrows = arrowsAt(frame);
     const width = this.surface.domain.x[1] - this.surface.domain.x[0];
     const longest = Math.max(0, ...arrows.map((a) => a.mag));
-    const factor = longest > 0 ? (0.12 * width) / longest : 0;
+    const factor = longest > 0 ? (ARROW_SHARE * width) / longest : 0;
     for (const arrow of arrows) arrow.shown = [arrow.vec[0] * factor, arrow.vec[1] * factor];
     return {
       view: state.view,
@@ -607,6 +575,11 @@ class App {
     dom.viewToggle.setAttribute("aria-pressed", String(is3d));
     dom.viewToggle.setAttribute("aria-label", is3d ? "Contour view" : "3D view");
     dom.landscape.classList.toggle("is-3d", is3d);
+    const end = this.endStep();
+    dom.scrub.max = String(end);
+    if (document.activeElement !== dom.scrub || state.playing) {
+      dom.scrub.value = String(state.playhead === null ? end : Math.min(state.playhead, end));
+    }
   }
 
   renderControls() {
@@ -650,68 +623,9 @@ class App {
   }
 
   renderRuns(vm) {
-    const rows = new Map(
-      [...dom.runsList.children].map((row) => [row.dataset.runId, row]),
+    this.runList.render(
+      vm.runs.map((run) => ({ ...run, ...this.state.run(run.id) })),
     );
-    const ordered = [];
-    for (const run of vm.runs) {
-      let row = rows.get(run.id);
-      if (!row) row = this.buildRow(run.id);
-      rows.delete(run.id);
-      this.updateRow(row, run);
-      ordered.push(row);
-    }
-    ordered.forEach((row, i) => {
-      if (dom.runsList.children[i] !== row) dom.runsList.insertBefore(row, dom.runsList.children[i] || null);
-    });
-    for (const row of rows.values()) row.remove();
-  }
-
-  buildRow(id) {
-    const row = el("li", "run-row");
-    row.dataset.testid = "run-row";
-    row.dataset.runId = id;
-    const select = el("button", "run-select");
-    select.type = "button";
-    select.dataset.selectRun = "";
-    const swatch = el("span", "swatch");
-    const main = el("span", "run-main");
-    const name = el("span", "run-name");
-    const badge = el("span", "badge");
-    badge.dataset.testid = "run-status";
-    const top = el("span", "run-top");
-    top.append(name, badge);
-    main.append(top, el("span", "run-params"), el("span", "run-reason"));
-    select.append(swatch, main);
-    const remove = el("button", "run-remove");
-    remove.type = "button";
-    remove.dataset.testid = "remove-run";
-    remove.append(svgCross());
-    row.append(select, remove);
-    return row;
-  }
-
-  updateRow(row, run) {
-    const spec = this.specs.get(this.state.run(run.id).optimizer);
-    const config = this.state.run(run.id);
-    const slot = run.slot;
-    const index = this.state.runs.findIndex((r) => r.id === run.id) + 1;
-    row.dataset.status = slot.status;
-    row.classList.toggle("selected", run.selected);
-    const select = $(".run-select", row);
-    select.setAttribute("aria-pressed", String(run.selected));
-    select.setAttribute("aria-label", `Run ${index}: ${config.optimizer}, ${STATUS_TEXT[slot.status]}. Select to edit.`);
-    $(".swatch", row).style.setProperty("--run-color", run.color);
-    $(".run-name", row).textContent = `${index} · ${config.optimizer}`;
-    $(".run-params", row).textContent = paramSummary(spec, config.hyperparameters);
-    const badge = $(".badge", row);
-    badge.textContent = STATUS_TEXT[slot.status];
-    badge.dataset.status = slot.status;
-    $(".run-reason", row).textContent = reasonText(slot);
-    const remove = $(".run-remove", row);
-    remove.disabled = this.state.runs.length <= 1;
-    remove.setAttribute("aria-label", `Remove run ${index}`);
-    remove.title = `Remove run ${index}`;
   }
 
   renderPlayback(vm) {
@@ -759,13 +673,19 @@ class App {
     dom.cursor.textContent = loss === null ? at : `${at}  loss ${fmt(loss, 4)}`;
   }
 
+  /** Say how a run ended in the polite live region, once things settle (not per drag). */
   announce(slot) {
-    const index = this.state.runs.findIndex((run) => run.id === slot.id) + 1;
-    const run = this.state.run(slot.id);
-    if (!run) return;
-    const what = STATUS_TEXT[slot.status];
-    const why = reasonText(slot);
-    dom.statusLine.textContent = `Run ${index} (${run.optimizer}): ${what}${why ? `, ${why}` : ""}.`;
+    clearTimeout(this.announceTimer);
+    this.announceTimer = setTimeout(() => {
+      const index = this.state.runs.findIndex((run) => run.id === slot.id) + 1;
+      const run = this.state.run(slot.id);
+      if (!run || slot.status === "running") return;
+      const why =
+        slot.status === "error" || !slot.summary ? reasonText(slot) : slot.summary.reason;
+      const where = slot.summary ? ` at step ${slot.summary.steps_taken}` : "";
+      const loss = slot.summary ? `, final loss ${fmt(slot.summary.final_loss)}` : "";
+      dom.statusLine.textContent = `Run ${index} (${run.optimizer}) ${STATUS_TEXT[slot.status]}${where}: ${why}${loss}.`;
+    }, 250);
   }
 
   checkReady() {
@@ -779,56 +699,6 @@ class App {
       document.body.dataset.ready = "true";
     }
   }
-}
-
-function normalizeDetail(detail) {
-  if (Array.isArray(detail)) return detail;
-  if (typeof detail === "string") return [{ loc: [], msg: detail }];
-  return [{ loc: [], msg: "the server rejected this run" }];
-}
-
-function paramSummary(spec, values) {
-  if (!spec) return "";
-  const parts = [];
-  for (const hp of spec.hyperparameters) {
-    const value = values[hp.name];
-    const isDefault = JSON.stringify(value) === JSON.stringify(hp.default);
-    if (hp.name !== "lr" && isDefault) continue;
-    let text;
-    if (Array.isArray(value)) text = value.map((v) => (v === null ? "auto" : fmt(v))).join(", ");
-    else if (typeof value === "boolean") text = value ? "on" : "off";
-    else if (value === null) text = "auto";
-    else text = typeof value === "number" ? fmt(value) : String(value);
-    parts.push(`${hp.name} ${text}`);
-  }
-  return parts.join(" · ");
-}
-
-function reasonText(slot) {
-  if (slot.status === "error") {
-    const detail = normalizeDetail(slot.error);
-    return detail.map((d) => d.msg).join("; ");
-  }
-  if (!slot.summary) return slot.frames.length ? `step ${slot.frames.length - 1}…` : "starting…";
-  const s = slot.summary;
-  if (slot.status === "diverged") {
-    return /\bstep\b/.test(s.reason) ? s.reason : `at step ${s.steps_taken}: ${s.reason}`;
-  }
-  if (slot.status === "converged") return `at step ${s.steps_taken} · loss ${fmt(s.final_loss)}`;
-  return `${s.reason} · loss ${fmt(s.final_loss)}`;
-}
-
-function svgCross() {
-  const ns = "http://www.w3.org/2000/svg";
-  const svg = document.createElementNS(ns, "svg");
-  svg.setAttribute("viewBox", "0 0 20 20");
-  svg.setAttribute("class", "icon");
-  svg.setAttribute("aria-hidden", "true");
-  svg.setAttribute("focusable", "false");
-  const path = document.createElementNS(ns, "path");
-  path.setAttribute("d", "M6 6l8 8M14 6l-8 8");
-  svg.append(path);
-  return svg;
 }
 
 async function boot() {

@@ -1,0 +1,190 @@
+// The step charts beside the landscape: loss, gradient norm and learning rate against
+// step, one line per run, with a marker per run and a dotted rule at the playhead.
+
+/* global Plotly */
+
+import { CONFIG, Drawer, NO_REDRAW, baseLayout, escapeHover } from "./plots.js";
+
+/** One step chart: a line per run, a marker per run at the playhead and a vertical rule. */
+class StepChart {
+  constructor(el, { column, yTitle, logAxis }) {
+    this.el = el;
+    this.column = column;
+    this.yTitle = yTitle;
+    this.logAxis = logAxis;
+    this.drawer = new Drawer((vm) => this.render(vm));
+    this.structure = "";
+    this.data = "";
+    this.lastReact = 0;
+    this.timer = 0;
+  }
+
+  traces(vm) {
+    const col = this.column;
+    const traces = vm.runs.map((run) => ({
+      type: "scatter",
+      mode: "lines",
+      name: escapeHover(run.label),
+      meta: { runId: run.id },
+      x: run.columns.step,
+      y: run.columns[col],
+      line: { color: run.color, width: run.selected ? 2.2 : 1.5 },
+      hovertemplate: `%{y:.4g}<extra>${escapeHover(run.label)}</extra>`,
+    }));
+    traces.push(this.headTrace(vm), this.ruleTrace(vm));
+    return traces;
+  }
+
+  headTrace(vm) {
+    const col = this.column;
+    const pick = (run, column) => {
+      const n = run.columns.step.length;
+      return n ? run.columns[column][Math.min(run.head, n - 1)] : null;
+    };
+    return {
+      type: "scatter",
+      mode: "markers",
+      meta: { role: "playheads" },
+      x: vm.runs.map((run) => pick(run, "step")),
+      y: vm.runs.map((run) => pick(run, col)),
+      marker: { color: vm.runs.map((run) => run.color), size: 7, line: { color: "#fff", width: 1.5 } },
+      hoverinfo: "skip",
+    };
+  }
+
+  ruleTrace(vm) {
+    return {
+      type: "scatter",
+      mode: "lines",
+      meta: { role: "rule" },
+      x: [vm.playhead, vm.playhead],
+      y: [0, 1],
+      yaxis: "y2",
+      line: { color: "rgba(27,34,48,0.35)", width: 1, dash: "dot" },
+      hoverinfo: "skip",
+    };
+  }
+
+  yRange(vm, log) {
+    const col = this.column;
+    if (col === "lr" && !log) {
+      // Learning rates are >= 0 and often constant: show them from zero.
+      let top = 0;
+      for (const run of vm.runs) for (const v of run.columns.lr) if (v > top) top = v;
+      return [0, (top || 1) * 1.25];
+    }
+    // Keep a diverged run from flattening the others: cap the axis above the sane runs.
+    if (log || !vm.runs.some((run) => run.status === "diverged")) return null;
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const run of vm.runs) {
+      const ys = run.columns[col];
+      const span = run.status === "diverged" ? ys.slice(0, 1) : ys;
+      for (const v of span) {
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+    }
+    if (!Number.isFinite(lo)) return null;
+    const pad = (hi - lo || Math.abs(hi) || 1) * 0.12;
+    return [lo - pad, hi + pad];
+  }
+
+  /** Label whole decades only on a log axis, about five of them. */
+  decadeStep(vm) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const run of vm.runs) {
+      for (const v of run.columns[this.column]) {
+        if (!(v > 0)) continue;
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+    }
+    if (!(hi > lo)) return 1;
+    return Math.max(1, Math.ceil(Math.log10(hi / lo) / 5));
+  }
+
+  layout(vm) {
+    const log = this.logAxis(vm);
+    const range = this.yRange(vm, log);
+    return {
+      ...baseLayout(),
+      uirevision: `${vm.surfaceName}:${log}`,
+      margin: { l: 46, r: 8, t: 6, b: 24 },
+      showlegend: false,
+      hovermode: "x unified",
+      xaxis: {
+        zeroline: false,
+        gridcolor: "#eef0f4",
+        linecolor: "#d5dae2",
+        tickfont: { size: 10 },
+        rangemode: "tozero",
+        hoverformat: "d",
+      },
+      yaxis: {
+        type: log ? "log" : "linear",
+        ...(log ? { dtick: this.decadeStep(vm) } : {}),
+        gridcolor: "#eef0f4",
+        zeroline: false,
+        linecolor: "#d5dae2",
+        tickfont: { size: 10 },
+        exponentformat: "power",
+        ...(range ? { range, autorange: false } : { autorange: true }),
+      },
+      yaxis2: { overlaying: "y", range: [0, 1], visible: false, fixedrange: true },
+    };
+  }
+
+  draw(vm) {
+    this.drawer.draw(vm);
+  }
+
+  render(vm) {
+    const structure = JSON.stringify([
+      vm.surfaceName,
+      this.logAxis(vm),
+      vm.runs.map((r) => [r.id, r.color, r.label, r.selected, r.status]),
+    ]);
+    const data = vm.runs.map((r) => `${r.id}:${r.version}`).join(",");
+    const now = performance.now();
+    clearTimeout(this.timer);
+    if (structure !== this.structure || data !== this.data) {
+      // Streaming data redraws at most ten times a second; a structural change at once.
+      if (structure === this.structure && now - this.lastReact < 100) {
+        this.timer = setTimeout(() => this.draw(vm), 100 - (now - this.lastReact));
+      } else {
+        this.structure = structure;
+        this.data = data;
+        this.lastReact = now;
+        this.moved = null;
+        return Plotly.react(this.el, this.traces(vm), this.layout(vm), CONFIG);
+      }
+    }
+    const n = vm.runs.length;
+    const head = this.headTrace(vm);
+    const rule = this.ruleTrace(vm);
+    const key = JSON.stringify([head.x, head.y, rule.x]);
+    if (key === this.moved) return null;
+    this.moved = key;
+    return Plotly.animate(
+      this.el,
+      { data: [{ x: head.x, y: head.y }, { x: rule.x, y: rule.y }], traces: [n, n + 1] },
+      NO_REDRAW,
+    );
+  }
+}
+
+export class Charts {
+  constructor({ loss, grad, lr }) {
+    this.charts = [
+      new StepChart(loss, { column: "loss", logAxis: (vm) => vm.logLoss }),
+      new StepChart(grad, { column: "gnorm", logAxis: () => true }),
+      new StepChart(lr, { column: "lr", logAxis: () => false }),
+    ];
+  }
+
+  draw(vm) {
+    for (const chart of this.charts) chart.draw(vm);
+  }
+}

@@ -1,0 +1,586 @@
+// The landscape: a contour map (or 3D surface) with every run's path, the known minima and
+// saddles, the shared start, each run's playhead and the selected run's state arrows.
+
+/* global Plotly */
+
+import { fmt } from "./format.js";
+import {
+  CONFIG,
+  Drawer,
+  INK,
+  NO_REDRAW,
+  baseLayout,
+  escapeHover,
+  withAlpha,
+} from "./plots.js";
+import { LossScale } from "./scale.js";
+
+/** A soft, light-valleyed blue scale: valleys pale so the runs read clearly on them. */
+const SCALE = [
+  [0, "#fbfaf5"],
+  [0.12, "#eef3ef"],
+  [0.26, "#d7e6e4"],
+  [0.42, "#b5d0d6"],
+  [0.58, "#8fb3c6"],
+  [0.74, "#6b92b2"],
+  [0.88, "#4d7199"],
+  [1, "#35527c"],
+];
+/** Paths of at most this many steps show a dot per step. */
+const MARKER_STEPS = 200;
+const CONTOUR_MARGIN = { l: 40, r: 150, t: 40, b: 24 };
+/** The overlay plot only draws: it takes no pointer events and has no modebar. */
+const TOP_CONFIG = { staticPlot: true, responsive: true, displayModeBar: false };
+
+export class Landscape {
+  constructor(el, top, { onPick, onHover, afterDraw }) {
+    this.el = el;
+    this.top = top;
+    this.trails = new Map();
+    this.mainKey = "";
+    this.topShape = "";
+    this.sent = null;
+    this.onPick = onPick;
+    this.onHover = onHover;
+    this.drawer = new Drawer((vm) => this.render(vm), afterDraw);
+    this.surface = null;
+    this.grid = null;
+    this.scale = null;
+    this.view = "contour";
+    this.base = { contour: null, surface: null };
+    this.dragging = false;
+    this.bindPointer();
+    // A new size means new plot domains (the aspect stays true): redraw with the last model.
+    this.resizer = new ResizeObserver(() => {
+      if (this.drawer.latest && this.surface) this.draw(this.drawer.latest);
+    });
+    this.resizer.observe(el);
+  }
+
+  setSurface(surface, grid) {
+    this.surface = surface;
+    this.grid = grid;
+    this.scale = new LossScale(grid.z, surface.minima.map((m) => m.loss));
+    this.base = { contour: null, surface: null };
+    this.text = null;
+    this.mainKey = "";
+    this.topShape = "";
+    this.sent = null;
+  }
+
+  /** Pixel (client coordinates) to data coordinates, or null outside the plot area. */
+  toData(clientX, clientY) {
+    const layout = this.el._fullLayout;
+    if (!layout || this.view !== "contour" || !layout.xaxis || !layout.yaxis) return null;
+    const rect = this.el.getBoundingClientRect();
+    const xa = layout.xaxis;
+    const ya = layout.yaxis;
+    const px = clientX - rect.left - xa._offset;
+    const py = clientY - rect.top - ya._offset;
+    if (px < 0 || py < 0 || px > xa._length || py > ya._length) return null;
+    return [xa.p2d(px), ya.p2d(py)];
+  }
+
+  bindPointer() {
+    const el = this.el;
+    el.addEventListener("pointerdown", (event) => {
+      if (event.button !== 0) return;
+      if (event.target.closest && event.target.closest(".modebar, .legend")) return;
+      const point = this.toData(event.clientX, event.clientY);
+      if (!point) return;
+      this.dragging = true;
+      el.setPointerCapture(event.pointerId);
+      el.classList.add("dragging");
+      this.onPick(point, "start");
+      event.preventDefault();
+    });
+    el.addEventListener("pointermove", (event) => {
+      const point = this.toData(event.clientX, event.clientY);
+      if (this.dragging && point) this.onPick(point, "move");
+      this.onHover(point);
+    });
+    el.addEventListener("pointerleave", () => this.onHover(null));
+    const end = (event) => {
+      if (!this.dragging) return;
+      this.dragging = false;
+      el.classList.remove("dragging");
+      if (el.hasPointerCapture(event.pointerId)) el.releasePointerCapture(event.pointerId);
+      this.onPick(null, "end");
+    };
+    el.addEventListener("pointerup", end);
+    el.addEventListener("pointercancel", end);
+  }
+
+  contourTraces() {
+    if (this.base.contour) return this.base.contour;
+    const { grid, scale } = this;
+    const zt = grid.z.map((row) => row.map((v) => scale.t(v)));
+    const ticks = scale.ticks();
+    const contour = {
+      type: "contour",
+      x: grid.x,
+      y: grid.y,
+      z: zt,
+      colorscale: SCALE,
+      autocontour: false,
+      contours: { start: 0, end: 1, size: 1 / 24, coloring: "fill", showlines: true },
+      zmin: 0,
+      zmax: 1,
+      // "fill" draws SVG paths only: no data: images (strict CSP) and cheap to redraw.
+      line: { color: "rgba(27, 34, 48, 0.14)", width: 0.6, smoothing: 0.85 },
+      // The true loss under the pointer is shown by the page (a hover text grid costs a
+      // lot on every redraw).
+      hoverinfo: "skip",
+      showlegend: false,
+      colorbar: {
+        title: { text: "loss", side: "top", font: { size: 11 } },
+        thickness: 8,
+        lenmode: "fraction",
+        yanchor: "bottom",
+        xanchor: "left",
+        xpad: 0,
+        outlinewidth: 0,
+        tickvals: ticks.vals,
+        ticktext: ticks.text,
+        tickfont: { size: 10 },
+      },
+    };
+    this.base.contour = [contour, ...this.markerTraces(false)];
+    return this.base.contour;
+  }
+
+  /**
+   * The contour plot's area: the largest rectangle of the domain's aspect (so gradients look
+   * perpendicular to level sets), centred, with the legend and colour bar hugging its right.
+   */
+  box() {
+    const W = this.el.clientWidth || 600;
+    const H = this.el.clientHeight || 480;
+    const m = CONTOUR_MARGIN;
+    const aw = Math.max(60, W - m.l - m.r);
+    const ah = Math.max(60, H - m.t - m.b);
+    const [x0, x1] = this.surface.domain.x;
+    const [y0, y1] = this.surface.domain.y;
+    const aspect = (x1 - x0) / (y1 - y0);
+    let pw = aw;
+    let ph = aw / aspect;
+    if (ph > ah) {
+      ph = ah;
+      pw = ah * aspect;
+    }
+    const left = (aw - pw) / 2;
+    const bottom = (ah - ph) / 2;
+    return {
+      key: `${W}x${H}:${this.surface.name}`,
+      x: [left / aw, (left + pw) / aw],
+      y: [bottom / ah, (bottom + ph) / ah],
+      side: (left + pw + 14) / aw,
+      ah,
+    };
+  }
+
+  /** The contour traces placed for `box` (a new contour object only when the box moves). */
+  placedContour(box) {
+    const base = this.contourTraces();
+    if (this.placed && this.placed.key === box.key && this.placed.base === base) {
+      return this.placed.traces;
+    }
+    const [contour, ...markers] = base;
+    const colorbar = {
+      ...contour.colorbar,
+      x: box.side,
+      y: box.y[0],
+      len: Math.max((box.y[1] - box.y[0]) * 0.45, Math.min(box.y[1] - box.y[0], 120 / box.ah)),
+    };
+    const traces = [{ ...contour, colorbar }, ...markers];
+    this.placed = { key: box.key, base, traces };
+    return traces;
+  }
+
+  surfaceTraces() {
+    if (this.base.surface) return this.base.surface;
+    const { grid, scale } = this;
+    const zt = grid.z.map((row) => row.map((v) => scale.t(v)));
+    const text = this.lossText();
+    const surface = {
+      type: "surface",
+      x: grid.x,
+      y: grid.y,
+      z: zt,
+      text,
+      colorscale: SCALE,
+      showscale: false,
+      opacity: 1,
+      lighting: { ambient: 0.75, diffuse: 0.55, specular: 0.08, roughness: 0.9 },
+      contours: {
+        z: { show: true, usecolormap: false, color: "rgba(27,34,48,0.25)", width: 1, project: { z: false } },
+      },
+      hovertemplate: "x %{x:.3f}<br>y %{y:.3f}<br>loss %{text}<extra></extra>",
+      showlegend: false,
+    };
+    this.base.surface = [surface, ...this.markerTraces(true)];
+    return this.base.surface;
+  }
+
+  lossText() {
+    if (!this.text) this.text = this.grid.z.map((row) => row.map((v) => (v === null ? "–" : fmt(v))));
+    return this.text;
+  }
+
+  /** Known minima (global: star, local: circle) and saddles (cross), with hover text. */
+  markerTraces(is3d) {
+    const { surface } = this;
+    // Rastrigin has hundreds: keep them quiet so the runs stay readable.
+    const crowded = surface.minima.length + surface.saddles.length > 24;
+    const groups = [
+      {
+        name: "global minimum",
+        points: surface.minima.filter((m) => m.kind === "global"),
+        marker: { symbol: is3d ? "diamond" : "star", size: is3d ? 6 : 15, color: "#ffd43b" },
+        line: 1.1,
+      },
+      {
+        name: "local minimum",
+        points: surface.minima.filter((m) => m.kind !== "global"),
+        marker: { symbol: "circle", size: is3d ? 3 : crowded ? 5 : 8, color: "#ffffff" },
+        line: crowded ? 0.8 : 1.3,
+      },
+      {
+        name: "saddle",
+        points: surface.saddles,
+        marker: { symbol: is3d ? "square" : "x-thin", size: is3d ? 3 : crowded ? 5 : 9, color: is3d ? "#ffffff" : INK },
+        line: crowded ? 1.1 : 2,
+      },
+    ];
+    return groups.map(({ name, points, marker, line }) => ({
+      type: is3d ? "scatter3d" : "scatter",
+      mode: "markers",
+      name,
+      legendgroup: name,
+      x: points.map((p) => p.x),
+      y: points.map((p) => p.y),
+      ...(is3d ? { z: this.zPath(points.map((p) => p.loss), 0.4) } : {}),
+      text: points.map((p) => `${name}<br>(${fmt(p.x)}, ${fmt(p.y)})<br>loss ${fmt(p.loss)}`),
+      hovertemplate: "%{text}<extra></extra>",
+      opacity: crowded && name !== "global minimum" ? 0.6 : 1,
+      marker: { ...marker, line: { color: INK, width: is3d ? 1 : line } },
+      showlegend: points.length > 0,
+    }));
+  }
+
+  /** z for a path in the 3D view: the colour transform, lifted a little off the surface. */
+  zPath(losses, extra = 1) {
+    const lift = 0.025 * extra;
+    return losses.map((v) => {
+      const t = this.scale.t(v);
+      return t === null ? null : t + lift;
+    });
+  }
+
+  /** A run's whole path: the trace tests compare with the frames (`meta.runId`). */
+  pathTrace(run, is3d, faint) {
+    const c = run.columns;
+    const markers = run.steps <= MARKER_STEPS && !is3d && !faint;
+    const dash = run.status === "error" ? "dot" : "solid";
+    const width = is3d ? (faint ? 3 : 6) : faint ? 1.4 : run.selected ? 2.6 : 1.9;
+    return {
+      type: is3d ? "scatter3d" : "scatter",
+      mode: markers ? "lines+markers" : "lines",
+      name: escapeHover(run.label),
+      legendgroup: run.id,
+      meta: { runId: run.id },
+      x: c.x,
+      y: c.y,
+      ...(is3d ? { z: this.zPath(c.loss) } : {}),
+      line: { color: faint ? withAlpha(run.color, 0.38) : run.color, width, dash },
+      marker: { color: run.color, size: 4.5, line: { color: "#ffffff", width: 0.8 } },
+      hovertemplate: `${escapeHover(run.label)}<br>step %{pointNumber}<br>(%{x:.4g}, %{y:.4g})<extra></extra>`,
+      showlegend: true,
+    };
+  }
+
+  /** The path up to the playhead, drawn over the faint whole path while scrubbing. */
+  progressTrace(run, is3d) {
+    const c = run.columns;
+    const n = Math.min(run.head, c.x.length - 1) + 1;
+    // Reuse the last slice while this run's trail did not move (keeps animate minimal).
+    const cached = this.trails.get(run.id);
+    const trail =
+      cached && cached.columns === c && cached.n === n
+        ? cached
+        : { columns: c, n, x: c.x.slice(0, n), y: c.y.slice(0, n) };
+    this.trails.set(run.id, trail);
+    const markers = run.steps <= MARKER_STEPS && !is3d;
+    return {
+      type: is3d ? "scatter3d" : "scatter",
+      mode: markers ? "lines+markers" : "lines",
+      name: escapeHover(run.label),
+      meta: { of: run.id, role: "progress" },
+      x: trail.x,
+      y: trail.y,
+      ...(is3d ? { z: this.zPath(c.loss.slice(0, n)) } : {}),
+      line: {
+        color: run.color,
+        width: is3d ? 6 : run.selected ? 2.6 : 1.9,
+        dash: run.status === "error" ? "dot" : "solid",
+      },
+      marker: { color: run.color, size: 4.5, line: { color: "#ffffff", width: 0.8 } },
+      hoverinfo: "skip",
+      showlegend: false,
+    };
+  }
+
+  /** One marker per run at its playhead (null while it has no frames). */
+  headTrace(vm, is3d) {
+    const runs = vm.runs;
+    const at = (run) => Math.min(run.head, run.columns.x.length - 1);
+    const pick = (run, column) => (run.columns.x.length ? run.columns[column][at(run)] : null);
+    return {
+      type: is3d ? "scatter3d" : "scatter",
+      mode: "markers",
+      name: "playhead",
+      meta: { role: "playheads" },
+      x: runs.map((run) => pick(run, "x")),
+      y: runs.map((run) => pick(run, "y")),
+      ...(is3d ? { z: this.zPath(runs.map((run) => pick(run, "loss")), 2) } : {}),
+      text: runs.map((run) =>
+        run.columns.x.length
+          ? `${escapeHover(run.label)} · step ${at(run)}<br>loss ${fmt(pick(run, "loss"))}`
+          : "",
+      ),
+      hovertemplate: "%{text}<extra></extra>",
+      marker: {
+        color: runs.map((run) => run.color),
+        size: is3d ? 7 : runs.map((run) => (run.selected ? 14 : 11)),
+        line: { color: "#ffffff", width: is3d ? 1 : 2.4 },
+      },
+      showlegend: false,
+    };
+  }
+
+  startTrace(vm, is3d) {
+    const [x, y] = vm.start;
+    return {
+      type: is3d ? "scatter3d" : "scatter",
+      mode: "markers",
+      name: "start",
+      meta: { role: "start" },
+      x: [x],
+      y: [y],
+      ...(is3d ? { z: this.zPath([vm.startLoss]) } : {}),
+      text: [`start (${fmt(x)}, ${fmt(y)})${is3d ? "" : "<br>click or drag the map to move it"}`],
+      hovertemplate: "%{text}<extra></extra>",
+      marker: {
+        symbol: "circle",
+        size: is3d ? 6 : 12,
+        color: "#ffffff",
+        line: { color: INK, width: is3d ? 2 : 2.6 },
+      },
+      showlegend: false,
+    };
+  }
+
+  /** The selected run's gradient and velocity-like state at its playhead, as arrows. */
+  arrowTraces(vm, is3d) {
+    const arrows = vm.arrows || [];
+    const at = vm.arrowOrigin;
+    return ["state", "grad"].map((kind) => {
+      const arrow = at ? arrows.find((a) => a.kind === kind) : null;
+      const color = kind === "grad" ? INK : vm.arrowColor || INK;
+      const trace = {
+        type: is3d ? "scatter3d" : "scatter",
+        mode: is3d ? "lines" : "lines+markers",
+        name: arrow ? arrow.label : kind,
+        meta: { role: `arrow-${kind}` },
+        x: arrow ? [at[0], at[0] + arrow.shown[0]] : [],
+        y: arrow ? [at[1], at[1] + arrow.shown[1]] : [],
+        line: { color, width: is3d ? 6 : kind === "grad" ? 2 : 3.2 },
+        hoverinfo: "skip",
+        showlegend: false,
+      };
+      if (is3d) {
+        const [z] = this.zPath([vm.arrowLoss], 2);
+        trace.z = arrow ? [z, z] : [];
+      } else {
+        trace.marker = {
+          symbol: ["circle", "arrow"],
+          size: [0, kind === "grad" ? 10 : 12],
+          angleref: "previous",
+          color,
+          line: { width: 0 },
+        };
+      }
+      return trace;
+    });
+  }
+
+  layout(vm) {
+    const { surface } = this;
+    const [x0, x1] = surface.domain.x;
+    const [y0, y1] = surface.domain.y;
+    const common = {
+      ...baseLayout(),
+      uirevision: `${surface.name}:${this.view}`,
+      showlegend: true,
+      legend: {
+        x: 1.02,
+        xanchor: "left",
+        y: 1,
+        yanchor: "top",
+        bgcolor: "rgba(255,255,255,0)",
+        font: { size: 11, color: "#2d3648" },
+        // Hiding a path from the legend would leave its playhead and arrows behind.
+        itemclick: false,
+        itemdoubleclick: false,
+        tracegroupgap: 2,
+      },
+      hovermode: "closest",
+    };
+    if (this.view === "3d") {
+      const zTop = 1;
+      const ticks = this.scale.ticks(5);
+      const axis = {
+        showbackground: true,
+        backgroundcolor: "#f4f6f9",
+        gridcolor: "#dde2e9",
+        zeroline: false,
+        showspikes: false,
+        tickfont: { size: 10 },
+      };
+      return {
+        ...common,
+        margin: { l: 0, r: 0, t: 0, b: 0 },
+        scene: {
+          xaxis: { ...axis, title: { text: "x" }, range: [x0, x1], autorange: false },
+          yaxis: { ...axis, title: { text: "y" }, range: [y0, y1], autorange: false },
+          zaxis: {
+            ...axis,
+            title: { text: "loss" },
+            range: [0, zTop * 1.06],
+            autorange: false,
+            tickvals: ticks.vals,
+            ticktext: ticks.text,
+          },
+          aspectmode: "manual",
+          aspectratio: { x: 1, y: Math.min(1.4, (y1 - y0) / (x1 - x0)), z: 0.55 },
+          camera: { eye: { x: -1.4, y: -1.55, z: 1.5 }, center: { x: 0.04, y: 0, z: -0.12 } },
+          dragmode: "orbit",
+        },
+      };
+    }
+    const axis = {
+      showgrid: false,
+      zeroline: false,
+      ticks: "outside",
+      ticklen: 4,
+      tickcolor: "#c3c9d3",
+      linecolor: "#c3c9d3",
+      showline: true,
+      mirror: true,
+      fixedrange: true,
+      tickfont: { size: 10 },
+    };
+    const box = this.box();
+    return {
+      ...common,
+      // Fixed margins and domains (no autoexpand) so the overlay's axes match the main plot's.
+      margin: { ...CONTOUR_MARGIN, autoexpand: false },
+      dragmode: false,
+      legend: { ...common.legend, x: box.side, y: box.y[1] },
+      xaxis: { ...axis, range: [x0, x1], autorange: false, domain: box.x },
+      yaxis: { ...axis, range: [y0, y1], autorange: false, domain: box.y },
+    };
+  }
+
+  /** Draw view model `vm`: one Plotly call now, or one as soon as the current one lands. */
+  draw(vm) {
+    if (this.surface) this.drawer.draw(vm);
+  }
+
+  /**
+   * Contour view: the contour, the whole paths and the start live in the main plot, which
+   * is redrawn only when they change; playheads, trails and arrows live in a static plot
+   * laid exactly over it, so playback never recomputes the contour. 3D: one plot.
+   */
+  render(vm) {
+    const scrubbing = vm.scrubbing;
+    this.view = vm.view;
+    if (vm.view === "3d") {
+      this.clearTop();
+      this.mainKey = "";
+      const data = [
+        ...this.surfaceTraces(),
+        ...vm.runs.map((run) => this.pathTrace(run, true, scrubbing)),
+        ...(scrubbing ? vm.runs.map((run) => this.progressTrace(run, true)) : []),
+        this.headTrace(vm, true),
+        this.startTrace(vm, true),
+        ...this.arrowTraces(vm, true),
+      ];
+      return Plotly.react(this.el, data, this.layout(vm), CONFIG);
+    }
+    const calls = [];
+    const mainKey = JSON.stringify([
+      this.box().key,
+      vm.start,
+      scrubbing,
+      vm.runs.map((r) => [r.id, r.version, r.color, r.label, r.selected, r.status, r.steps]),
+    ]);
+    if (mainKey !== this.mainKey) {
+      this.mainKey = mainKey;
+      const data = [
+        ...this.placedContour(this.box()),
+        ...vm.runs.map((run) => this.pathTrace(run, false, scrubbing)),
+        this.startTrace(vm, false),
+      ];
+      calls.push(Plotly.react(this.el, data, this.layout(vm), CONFIG));
+    }
+    const top = [
+      ...(scrubbing ? vm.runs.map((run) => this.progressTrace(run, false)) : []),
+      this.headTrace(vm, false),
+      ...this.arrowTraces(vm, false),
+    ];
+    // Same traces as before (only their points moved): animate just those, no full redraw.
+    const topShape = JSON.stringify([
+      this.box().key,
+      scrubbing,
+      vm.runs.map((r) => [r.id, r.color, r.selected, r.status, r.steps > MARKER_STEPS]),
+      top.slice(-2).map((t) => [t.name, t.line.color]),
+    ]);
+    if (topShape !== this.topShape || !this.sent) {
+      this.topShape = topShape;
+      this.sent = top;
+      this.top.hidden = false;
+      const layout = { ...this.layout(vm), showlegend: false, plot_bgcolor: "rgba(0,0,0,0)" };
+      calls.push(Plotly.react(this.top, top, layout, TOP_CONFIG));
+    } else {
+      const indices = [];
+      const updates = [];
+      top.forEach((trace, i) => {
+        const old = this.sent[i];
+        if (sameData(old, trace)) return;
+        indices.push(i);
+        updates.push(trace.text ? { x: trace.x, y: trace.y, text: trace.text } : { x: trace.x, y: trace.y });
+      });
+      this.sent = top;
+      if (indices.length) {
+        calls.push(Plotly.animate(this.top, { data: updates, traces: indices }, NO_REDRAW));
+      }
+    }
+    return Promise.all(calls);
+  }
+
+  clearTop() {
+    if (this.top.hidden) return;
+    this.top.hidden = true;
+    this.topShape = "";
+    this.sent = null;
+    Plotly.purge(this.top);
+  }
+}
+
+function sameData(a, b) {
+  if (!a || a.x.length !== b.x.length) return false;
+  if (a.x === b.x && a.y === b.y) return true;
+  if (b.x.length > 32) return false;
+  return JSON.stringify([a.x, a.y, a.text]) === JSON.stringify([b.x, b.y, b.text]);
+}

@@ -1,0 +1,144 @@
+// The runs list in the sidebar: one row per run with its colour, optimizer, changed
+// hyperparameters, status badge and the reason the run ended, plus a remove button.
+//
+// Hooks: li[data-testid="run-row"][data-run-id][data-status], the badge
+// [data-testid="run-status"] and the button [data-testid="remove-run"].
+
+import { fmt } from "./format.js";
+
+export const STATUS_TEXT = {
+  running: "running",
+  converged: "converged",
+  diverged: "diverged",
+  max_steps: "max steps",
+  error: "error",
+};
+
+const $ = (selector, root) => root.querySelector(selector);
+
+function el(tag, className) {
+  const node = document.createElement(tag);
+  node.className = className;
+  return node;
+}
+
+/** A WebSocket or HTTP error `detail` as a list of {loc, msg}. */
+export function normalizeDetail(detail) {
+  if (Array.isArray(detail)) return detail;
+  if (typeof detail === "string") return [{ loc: [], msg: detail }];
+  return [{ loc: [], msg: "the server rejected this run" }];
+}
+
+/** "lr 0.05 · momentum 0.9": the learning rate and whatever differs from torch's default. */
+export function paramSummary(spec, values) {
+  if (!spec) return "";
+  const parts = [];
+  for (const hp of spec.hyperparameters) {
+    const value = values[hp.name];
+    const isDefault = JSON.stringify(value) === JSON.stringify(hp.default);
+    if (hp.name !== "lr" && isDefault) continue;
+    let text;
+    if (Array.isArray(value)) text = value.map((v) => (v === null ? "auto" : fmt(v))).join(", ");
+    else if (typeof value === "boolean") text = value ? "on" : "off";
+    else if (value === null) text = "auto";
+    else text = typeof value === "number" ? fmt(value) : String(value);
+    parts.push(`${hp.name} ${text}`);
+  }
+  return parts.join(" · ");
+}
+
+/** The short line under a run: where it ended and why. */
+export function reasonText(slot) {
+  if (slot.status === "error") return normalizeDetail(slot.error).map((d) => d.msg).join("; ");
+  if (!slot.summary) return slot.frames.length ? `step ${slot.frames.length - 1}…` : "starting…";
+  const s = slot.summary;
+  if (slot.status === "diverged") {
+    return /\bstep\b/.test(s.reason) ? s.reason : `at step ${s.steps_taken}: ${s.reason}`;
+  }
+  if (slot.status === "converged") return `at step ${s.steps_taken} · loss ${fmt(s.final_loss)}`;
+  return `${s.reason} · loss ${fmt(s.final_loss)}`;
+}
+
+function crossIcon() {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", "0 0 20 20");
+  svg.setAttribute("class", "icon");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("focusable", "false");
+  const path = document.createElementNS(ns, "path");
+  path.setAttribute("d", "M6 6l8 8M14 6l-8 8");
+  svg.append(path);
+  return svg;
+}
+
+export class RunList {
+  constructor(list, specs) {
+    this.list = list;
+    this.specs = specs;
+  }
+
+  /** Rows for `runs` ({id, color, selected, slot, optimizer, hyperparameters}), in order. */
+  render(runs) {
+    const rows = new Map([...this.list.children].map((row) => [row.dataset.runId, row]));
+    runs.forEach((run, i) => {
+      const row = rows.get(run.id) || this.build(run.id);
+      rows.delete(run.id);
+      this.update(row, run, i + 1, runs.length);
+      if (this.list.children[i] !== row) this.list.insertBefore(row, this.list.children[i] || null);
+    });
+    for (const row of rows.values()) row.remove();
+  }
+
+  /** Show a status change at once, before the next full render. */
+  setStatus(id, status) {
+    const row = this.list.querySelector(`[data-run-id="${id}"]`);
+    if (!row || row.dataset.status === status) return;
+    row.dataset.status = status;
+    const badge = $(".badge", row);
+    badge.textContent = STATUS_TEXT[status];
+    badge.dataset.status = status;
+  }
+
+  build(id) {
+    const row = el("li", "run-row");
+    row.dataset.testid = "run-row";
+    row.dataset.runId = id;
+    const select = el("button", "run-select");
+    select.type = "button";
+    select.dataset.selectRun = "";
+    const badge = el("span", "badge");
+    badge.dataset.testid = "run-status";
+    const top = el("span", "run-top");
+    top.append(el("span", "run-name"), badge);
+    const main = el("span", "run-main");
+    main.append(top, el("span", "run-params"), el("span", "run-reason"));
+    select.append(el("span", "swatch"), main);
+    const remove = el("button", "run-remove");
+    remove.type = "button";
+    remove.dataset.testid = "remove-run";
+    remove.append(crossIcon());
+    row.append(select, remove);
+    return row;
+  }
+
+  update(row, run, index, count) {
+    const { slot } = run;
+    const status = STATUS_TEXT[slot.status];
+    this.setStatus(run.id, slot.status);
+    row.classList.toggle("selected", run.selected);
+    const select = $(".run-select", row);
+    select.setAttribute("aria-pressed", String(run.selected));
+    select.setAttribute("aria-label", `Run ${index}: ${run.optimizer}, ${status}. Select to edit.`);
+    $(".swatch", row).style.setProperty("--run-color", run.color);
+    $(".run-name", row).textContent = `${index} · ${run.optimizer}`;
+    $(".run-params", row).textContent = paramSummary(this.specs.get(run.optimizer), run.hyperparameters);
+    const reason = $(".run-reason", row);
+    reason.textContent = reasonText(slot);
+    reason.title = slot.summary ? slot.summary.reason : "";
+    const remove = $(".run-remove", row);
+    remove.disabled = count <= 1;
+    remove.setAttribute("aria-label", `Remove run ${index}`);
+    remove.title = `Remove run ${index}`;
+  }
+}
