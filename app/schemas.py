@@ -218,6 +218,63 @@ class Dataset(BaseModel):
     y: list[float]
 
 
+class AxisIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description='a numeric hyperparameter; "betas.0" names a pair element')
+    min: FiniteFloat
+    max: FiniteFloat
+    n: Annotated[int, Field(strict=True, ge=2)] = Field(32, description="values (at most 128)")
+    log: bool = False
+
+
+class AxesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    x: AxisIn
+    y: AxisIn
+
+
+class BasinMapRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    surface: str | CustomSurface | ModelSurfaceIn
+    optimizer: str
+    hyperparameters: dict[str, Any] = Field(default_factory=dict)
+    steps: Annotated[int, Field(strict=True, ge=1)] = 200
+    resolution: Annotated[int, Field(strict=True, ge=2)] = Field(
+        64, description="start points per axis (at most 256)"
+    )
+    dtype: Literal["float32", "float64"] = "float32"
+
+
+class HyperparameterMapRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    surface: str | CustomSurface | ModelSurfaceIn
+    optimizer: str
+    hyperparameters: dict[str, Any] = Field(default_factory=dict)
+    start: Point | None = None
+    steps: Annotated[int, Field(strict=True, ge=1)] = 200
+    axes: AxesIn | None = Field(None, description="default: lr (log) × momentum, or the next")
+    dtype: Literal["float32", "float64"] = "float32"
+
+
+class MapOut(BaseModel):
+    """Per-cell results: row i is y[i], column j is x[j]."""
+
+    x: list[float]
+    y: list[float]
+    outcome: list[list[int]] = Field(description="index into minima, -1 diverged, -2 undecided")
+    final_loss: list[list[float | None]]
+    steps_to_converge: list[list[int | None]]
+    final_x: list[list[float | None]]
+    final_y: list[list[float | None]]
+    minima: list[MinimumOut]
+    axes: AxesIn | None = None
+    stability_boundary: list[tuple[float, float]] | None = None
+
+
 class FrameOut(BaseModel):
     step: int
     x: float
@@ -307,3 +364,48 @@ class Preset(BaseModel):
     phenomenon: Literal["overshoot", "oscillation", "escape", "saddle_stall", "divergence"]
     surface: str
     runs: list[RunRequest]
+
+
+class ErrorOut(BaseModel):
+    """Every error answer but 422: 404, 413, 429, 500, 503."""
+
+    detail: str
+
+
+class ValidationIssue(BaseModel):
+    loc: list[str | int] = Field(description="the path to the offending field")
+    msg: str
+    type: str
+    input: Any = None
+
+
+class ValidationErrorOut(BaseModel):
+    """422: FastAPI's validation-error shape, for pydantic's checks and the engine's alike."""
+
+    detail: list[ValidationIssue]
+
+
+RETRY_AFTER = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}}
+BUSY: dict[int | str, dict[str, Any]] = {
+    429: {"model": ErrorOut, "description": "every job slot is busy", "headers": RETRY_AFTER}
+}
+"""`responses=` of a route whose work runs in the job pool."""
+TOO_LONG: dict[int | str, dict[str, Any]] = {
+    503: {"model": ErrorOut, "description": "past the server's time limit", "headers": RETRY_AFTER}
+}
+"""`responses=` of a route whose work has a wall-clock limit."""
+
+SSE_EVENT: dict[str, Any] = {
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {"enum": ["frames", "done", "error"]},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "description": "frames: {run_id, frames: [Frame]}; done: the Run without frames "
+            "(RunDone); error: {run_id, detail}",
+        },
+    },
+}
+"""One Server-Sent Event of POST /api/runs/stream, as Open API 3.1 tools read `schema`."""

@@ -1,0 +1,172 @@
+"""Batched maps over start points (basins) or over two hyperparameters (shared/API.md).
+
+Each map is a CPU-heavy job: it runs in the server's bounded job pool (429 with Retry-After
+when the pool is full) under a wall-clock limit. The /stream variants report progress as
+Server-Sent Events for the page's progress bar.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from app import maps
+from app.config import Settings, SettingsDep
+from app.jobs import Busy, Job, JobPool, JobTimeout
+from app.optimizers import get_optimizer
+from app.routes.api import resolve_surface
+from app.schemas import BasinMapRequest, HyperparameterMapRequest, MapOut
+from app.surfaces import Surface, get_surface
+
+router = APIRouter(prefix="/api/maps", tags=["maps"])
+Progress = Callable[[float], None]
+BUSY: dict[int | str, dict[str, Any]] = {
+    429: {"description": "every job slot is busy: retry after Retry-After seconds"}
+}
+SSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}},
+    **BUSY,
+}
+
+
+def _surface(body: BasinMapRequest | HyperparameterMapRequest) -> Surface:
+    surface = resolve_surface(body.surface)
+    return get_surface(surface) if isinstance(surface, str) else surface
+
+
+def _basins(body: BasinMapRequest, settings: Settings) -> Callable[[Job, Progress], Any]:
+    surface, optimizer = _surface(body), get_optimizer(body.optimizer)
+
+    def compute(job: Job, progress: Progress) -> Any:
+        return maps.basin_map(
+            surface, optimizer, body.hyperparameters, body.steps, body.resolution, body.dtype,
+            progress, job.should_stop, max_steps=settings.max_steps,
+            max_resolution=settings.max_map_resolution, max_cell_steps=settings.max_map_cell_steps,
+        )  # fmt: skip
+
+    return compute
+
+
+def _hyperparameters(
+    body: HyperparameterMapRequest, settings: Settings
+) -> Callable[[Job, Progress], Any]:
+    surface, optimizer = _surface(body), get_optimizer(body.optimizer)
+    if body.axes is None:
+        x_axis, y_axis = maps.default_axes(optimizer)
+    else:
+        x_axis, y_axis = (maps.Axis(**axis.model_dump()) for axis in (body.axes.x, body.axes.y))
+    start = surface.default_start if body.start is None else (body.start[0], body.start[1])
+
+    def compute(job: Job, progress: Progress) -> Any:
+        return maps.hyperparameter_map(
+            surface, optimizer, body.hyperparameters, start, body.steps, x_axis, y_axis,
+            body.dtype, progress, job.should_stop, max_steps=settings.max_steps,
+            max_axis_cells=settings.max_map_axis, max_cell_steps=settings.max_map_cell_steps,
+        )  # fmt: skip
+
+    return compute
+
+
+def _as_json(result: Any) -> dict[str, Any]:
+    out = dataclasses.asdict(result)
+    for key in ("x_axis", "y_axis"):
+        out.pop(key, None)
+    if isinstance(result, maps.HyperparameterMap):
+        out["axes"] = {
+            "x": dataclasses.asdict(result.x_axis),
+            "y": dataclasses.asdict(result.y_axis),
+        }
+    return out
+
+
+async def _run(pool: JobPool, compute: Callable[[Job, Progress], Any], progress: Progress) -> Any:
+    def job_body(job: Job) -> Any:
+        try:
+            return _as_json(compute(job, progress))
+        except maps.MapCancelled:
+            if job.timed_out:
+                raise JobTimeout(pool.seconds) from None
+            raise
+
+    return await pool.run(job_body)
+
+
+def _dumps(payload: Any) -> str:
+    return json.dumps(payload, allow_nan=False, separators=(",", ":"))
+
+
+def _streamed(pool: JobPool, compute: Callable[[Job, Progress], Any]) -> StreamingResponse:
+    fraction = 0.0
+
+    def progress(value: float) -> None:
+        nonlocal fraction
+        fraction = value
+
+    async def events() -> AsyncIterator[str]:
+        task = asyncio.ensure_future(_run(pool, compute, progress))
+        try:
+            sent = -1.0
+            while not task.done():
+                await asyncio.wait({task}, timeout=0.1)
+                if fraction != sent and not task.done():
+                    sent = fraction
+                    yield f"event: progress\ndata: {_dumps({'fraction': round(fraction, 4)})}\n\n"
+            yield f"event: done\ndata: {_dumps(task.result())}\n\n"
+        except (JobTimeout, maps.InvalidMap) as error:
+            yield f"event: error\ndata: {_dumps({'detail': str(error)})}\n\n"
+        finally:
+            task.cancel()
+
+    return StreamingResponse(events(), media_type="text/event-stream")
+
+
+async def _prepare(make: Callable[[], Callable[[Job, Progress], Any]]) -> Any:
+    """Validate in a worker thread (formula and model surfaces cost CPU to build)."""
+    return await run_in_threadpool(make)
+
+
+@router.post("/basins", response_model=MapOut, responses=BUSY)
+async def basins(body: BasinMapRequest, request: Request, settings: SettingsDep) -> Response:
+    """Where does each start point end up? One run per cell of a grid over the domain."""
+    compute = await _prepare(lambda: _basins(body, settings))
+    return JSONResponse(await _run(request.app.state.jobs, compute, lambda _: None))
+
+
+@router.post("/basins/stream", response_class=StreamingResponse, responses=SSE)
+async def basins_stream(body: BasinMapRequest, request: Request, settings: SettingsDep) -> Any:
+    """The basin map with progress: `event: progress` {fraction}, then `event: done`."""
+    compute = await _prepare(lambda: _basins(body, settings))
+    _reserve(request.app.state.jobs)
+    return _streamed(request.app.state.jobs, compute)
+
+
+@router.post("/hyperparameters", response_model=MapOut, responses=BUSY)
+async def hyperparameters(
+    body: HyperparameterMapRequest, request: Request, settings: SettingsDep
+) -> Response:
+    """Which settings converge, and where? One run per cell of two hyperparameter axes."""
+    compute = await _prepare(lambda: _hyperparameters(body, settings))
+    return JSONResponse(await _run(request.app.state.jobs, compute, lambda _: None))
+
+
+@router.post("/hyperparameters/stream", response_class=StreamingResponse, responses=SSE)
+async def hyperparameters_stream(
+    body: HyperparameterMapRequest, request: Request, settings: SettingsDep
+) -> Any:
+    """The hyperparameter map with progress events."""
+    compute = await _prepare(lambda: _hyperparameters(body, settings))
+    _reserve(request.app.state.jobs)
+    return _streamed(request.app.state.jobs, compute)
+
+
+def _reserve(pool: JobPool) -> None:
+    """Refuse a stream before it starts when the pool is full (the answer is then a 429)."""
+    if pool.active >= pool.slots:
+        raise Busy(retry_after=max(1, round(pool.seconds / 4)))
