@@ -1,4 +1,8 @@
-"""Optimizer steps for many independent cells at once: cell k is row k of one (N, 2) leaf.
+"""Many independent runs stepped as one: cell k is row k of one (N, 2) leaf tensor.
+
+`descend` is the batched counterpart of the engine's run loop: one forward, backward and
+optimizer step for all cells per step, and the engine's stops (app/engine.py) applied to each
+cell at every step, cheaply (see `_Descent`). The optimizers it steps:
 
 - `TorchRows`: a real torch.optim optimizer over the whole leaf. For element-wise optimizers
   every operation acts on each element alone, so each row follows exactly the trajectory a
@@ -23,12 +27,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
 import torch
 from torch import Tensor
 
+from app.engine import RunConfig
 from app.optimizers import OptimizerSpec
 
 
@@ -53,6 +60,8 @@ def _sanitize(tensors: list[Tensor]) -> None:
 
 
 class TorchRows:
+    """A torch.optim optimizer over the whole leaf, for element-wise optimizers."""
+
     def __init__(
         self, spec: OptimizerSpec, hyperparameters: Mapping[str, Any], param: Tensor
     ) -> None:
@@ -71,17 +80,20 @@ class TorchRows:
         _sanitize([t for t in self.state() if t.is_floating_point()])
 
     def compact(self, keep: Tensor, param: Tensor) -> bool:
+        """A new optimizer over `param`, given the kept rows of the old one's state."""
         n = self.param.shape[0]
         state = self.optimizer.state.get(self.param, {})
         self.optimizer = self.spec.create([param], self.hyperparameters)
-        self.optimizer.state[param] = {
-            key: (value[keep] if value.dim() and value.shape[0] == n else value.clone())
-            if isinstance(value, Tensor)
-            else value
-            for key, value in state.items()
-        }
+        self.optimizer.state[param] = {key: _rows(v, keep, n) for key, v in state.items()}
         self.param = param
         return True
+
+
+def _rows(value: Any, keep: Tensor, n: int) -> Any:
+    """Rows `keep` of a per-cell tensor; anything else (a step count) as it is."""
+    if isinstance(value, Tensor):
+        return value[keep] if value.dim() and value.shape[0] == n else value.clone()
+    return value
 
 
 class TorchGroups:
@@ -154,12 +166,12 @@ class _Rows:
     def compact(self, keep: Tensor, param: Tensor) -> bool:
         n = self.param.shape[0]
         for name, value in list(vars(self).items()):
-            if isinstance(value, Tensor) and value.dim() and value.shape[0] == n:
-                setattr(self, name, value[keep])
-            elif isinstance(value, _Powers):
+            if isinstance(value, _Powers):
                 value.index = value.index[keep]
             elif isinstance(value, dict):
-                setattr(self, name, {k: v[keep] for k, v in value.items()})
+                setattr(self, name, {k: _rows(v, keep, n) for k, v in value.items()})
+            else:
+                setattr(self, name, _rows(value, keep, n))
         self.param = param
         return True
 
@@ -439,3 +451,161 @@ def make_rule(
     if name == "Adagrad":
         return AdagradRule(param, numbers, maximize=maximize)
     return None
+
+
+RUNNING, CONVERGED, DIVERGED = 0, 1, 2
+# Parked (stopped) rows are dropped from the batch once they are this many and a quarter.
+COMPACT_AT = 64
+F64 = torch.float64
+
+
+def descend(
+    config: RunConfig, param: Tensor, optimizer: CellOptimizer, tick: Callable[[int], None]
+) -> Ends:
+    """Run every cell (row of leaf `param`) as the engine runs `config`, calling `tick(step)`
+    before each step; each cell stops where the engine would stop its single run."""
+    return _Descent(config, param, optimizer, tick).run()
+
+
+@dataclass
+class Ends:
+    points: Tensor  # (N, 2) float64: each cell's last frame
+    loss: Tensor  # (N,) float64
+    status: Tensor  # (N,) int8: RUNNING (took every step), CONVERGED or DIVERGED
+    stopped_at: Tensor  # (N,) int64: the frame where the cell stopped
+
+
+class _Descent:
+    """All cells' runs, stepped together, with the engine's stops applied per cell.
+
+    The checks cost a few whole-batch reductions per step: cells are examined one by one
+    only when a reduction says that some cell may have diverged or converged. A stopped cell
+    stays in the batch, parked, until enough have stopped to make dropping them worth a
+    rebuild of the batch (`_compact`).
+    """
+
+    def __init__(
+        self,
+        config: RunConfig,
+        param: Tensor,
+        optimizer: CellOptimizer,
+        tick: Callable[[int], None],
+    ) -> None:
+        self.config, self.optimizer, self.tick = config, optimizer, tick
+        n = param.shape[0]
+        self.ends = Ends(
+            points=torch.zeros(n, 2, dtype=F64),
+            loss=torch.zeros(n, dtype=F64),
+            status=torch.zeros(n, dtype=torch.int8),
+            stopped_at=torch.full((n,), config.steps, dtype=torch.int64),
+        )
+        self.active = n
+        self.compactable = True
+        self.bounds = config.bounds()
+        (xlo, xhi), (ylo, yhi) = self.bounds
+        self.box = (max(xlo, ylo), min(xhi, yhi))  # inside both axes' bounds
+        self.tol = config.tolerance
+        # A float32 difference may round up past tol: the screen lets such cells through.
+        self.screen = config.tolerance * (1 + 1e-6)
+        self._batch(param, torch.arange(n), param.detach().clone())
+
+    def _batch(self, param: Tensor, cells: Tensor, starts: Tensor) -> None:
+        """Work on leaf `param`, whose rows are the cells `cells` (all running)."""
+        self.param, self.cells, self.starts = param, cells, starts
+        self.data = param.detach()
+        self.prev = self.data.clone()
+        m, dtype = len(cells), self.data.dtype
+        self.ones = torch.ones(m, dtype=dtype)
+        self.penalty = torch.zeros(m, dtype=dtype)  # +inf hides parked rows from the screens
+        self.frozen = torch.zeros(m, 2, dtype=torch.bool)
+        self.parked = 0
+
+    def run(self) -> Ends:
+        fn = self.config.surface.fn
+        for step in range(self.config.steps + 1):
+            self.tick(step)
+            self.param.grad = None
+            loss = fn(self.param)
+            loss.backward(self.ones)
+            grad = self.param.grad
+            assert grad is not None
+            loss = loss.detach()
+            if not self._all_healthy(loss, grad):
+                self._stop_diverged(step, loss, grad)
+            if step > 0:
+                self._stop_converged(step, loss, grad)
+            if step == self.config.steps:
+                self._record((self.penalty == 0).nonzero().squeeze(1), loss)
+            if step == self.config.steps or self.active == 0:
+                return self.ends
+            if self.parked >= max(COMPACT_AT, len(self.cells) // 4) and self.compactable:
+                self._compact()
+            self.prev.copy_(self.data)
+            self.optimizer.step()
+            if self.parked:
+                torch.where(self.frozen, self.prev, self.data, out=self.data)
+        raise AssertionError("unreachable: the last step returns")
+
+    def _all_healthy(self, loss: Tensor, grad: Tensor) -> bool:
+        """No value anywhere is non-finite and every point is inside the bounds."""
+        lowest, highest = torch.aminmax(self.data)
+        if not (self.box[0] <= lowest.item() and highest.item() <= self.box[1]):
+            return False
+        sums = [loss.sum(), grad.sum(), *(s.sum() for s in self.optimizer.state())]
+        # A sum is finite if all its terms are (a finite overflow only costs a closer look).
+        return all(math.isfinite(s.item()) for s in sums)
+
+    def _stop_diverged(self, step: int, loss: Tensor, grad: Tensor) -> None:
+        (xlo, xhi), (ylo, yhi) = self.bounds
+        x, y = self.data[:, 0].to(F64), self.data[:, 1].to(F64)
+        ok = (xlo <= x) & (x <= xhi) & (ylo <= y) & (y <= yhi)
+        ok &= torch.isfinite(loss) & torch.isfinite(grad).all(dim=1)
+        for state in self.optimizer.state():
+            if state.dim() == 0:
+                ok &= bool(torch.isfinite(state))
+            else:
+                ok &= torch.isfinite(state.reshape(len(ok), -1)).all(dim=1)
+        rows = ((self.penalty == 0) & ~ok).nonzero().squeeze(1)
+        self._stop(rows, DIVERGED, step, loss)
+        self.data[rows] = self.starts[rows]
+        self.optimizer.sanitize()
+
+    def _stop_converged(self, step: int, loss: Tensor, grad: Tensor) -> None:
+        """Stop cells whose gradient norm and last step are both within tolerance."""
+        worst = torch.maximum((self.data - self.prev).abs_(), grad.abs())
+        worst = torch.maximum(worst[:, 0], worst[:, 1]).add_(self.penalty)
+        if worst.min().item() > self.screen:
+            return
+        rows = (worst <= self.screen).nonzero().squeeze(1)
+        # complex abs is the same hypot as the engine's math.hypot, to the last bit
+        g = torch.view_as_complex(grad[rows].to(F64)).abs()
+        d = torch.view_as_complex(self.data[rows].to(F64) - self.prev[rows].to(F64)).abs()
+        self._stop(rows[(g <= self.tol) & (d <= self.tol)], CONVERGED, step, loss)
+
+    def _stop(self, rows: Tensor, status: int, step: int, loss: Tensor) -> None:
+        if rows.numel() == 0:
+            return
+        self._record(rows, loss)
+        cells = self.cells[rows]
+        self.ends.status[cells] = status
+        self.ends.stopped_at[cells] = step
+        self.penalty[rows] = math.inf
+        self.frozen[rows] = True
+        self.parked += rows.numel()
+        self.active -= rows.numel()
+
+    def _record(self, rows: Tensor, loss: Tensor) -> None:
+        cells = self.cells[rows]
+        self.ends.points[cells] = self.data[rows].to(F64)
+        self.ends.loss[cells] = loss[rows].to(F64)
+
+    def _compact(self) -> None:
+        """Drop the parked rows: a new leaf, and the optimizer's state for the rest."""
+        keep = (self.penalty == 0).nonzero().squeeze(1)
+        param = self.data[keep].clone().requires_grad_()
+        assert self.param.grad is not None
+        param.grad = self.param.grad[keep]  # this step's gradient, not yet used
+        if not self.optimizer.compact(keep, param):
+            self.compactable = False
+            return
+        self._batch(param, self.cells[keep], self.starts[keep])

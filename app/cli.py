@@ -1,6 +1,6 @@
 """The `losslab` command: serve the app, or run optimizers from the terminal.
 
-losslab serve [--host H] [--port P] [--workers N] [--reload]
+losslab serve [--host H] [--port P] [--workers N] [--log-level L] [--timeout-graceful-shutdown S]
 losslab run --surface bowl --optimizer SGD --lr 0.1 --start 3 2 --steps 10 [--format csv|json]
 losslab surfaces
 losslab optimizers
@@ -9,25 +9,63 @@ losslab optimizers
 from __future__ import annotations
 
 import argparse
+import copy
 import csv
 import json
+import os
+import signal
 import sys
 from collections.abc import Sequence
+from types import FrameType
 from typing import Any
 
+from app.config import Settings
 from app.errors import InvalidInput
+
+
+def log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging plus ours: `losslab.access` writes one JSON line per request to stderr."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["line"] = {"format": "%(message)s"}
+    config["handlers"]["line"] = {
+        "class": "logging.StreamHandler",
+        "formatter": "line",
+        "stream": "ext://sys.stderr",
+    }
+    config["loggers"]["losslab"] = {"handlers": ["default"], "level": level, "propagate": False}
+    config["loggers"]["losslab.access"] = {"handlers": ["line"], "propagate": False}
+    return config
+
+
+def _stopped(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    uvicorn.run(
-        "app.main:app",
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        reload=args.reload,
-    )
+    level = args.log_level.upper()
+    # The app reads its settings from the environment, in this process and in every worker.
+    os.environ["LOSSLAB_LOG_LEVEL"] = level
+    # uvicorn shuts down gracefully on SIGTERM, then raises it again with the handler it found:
+    # this one, so that a requested stop exits with 0 rather than as killed by a signal.
+    signal.signal(signal.SIGTERM, _stopped)
+    try:
+        uvicorn.run(
+            "app.main:app",
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            reload=args.reload,
+            log_level=args.log_level.lower(),
+            log_config=log_config(level),
+            access_log=False,  # losslab.access logs every request instead
+            timeout_graceful_shutdown=args.timeout_graceful_shutdown,
+        )
+    except KeyboardInterrupt:
+        return 130
     return 0
 
 
@@ -58,7 +96,8 @@ def _run(args: argparse.Namespace) -> int:
         start=args.start,
         steps=args.steps,
         dtype=args.dtype,
-        max_steps=args.steps,
+        # The server's limit does not bind the terminal; it only names the range in errors.
+        max_steps=max(args.steps, Settings().max_steps),
     )
     status, frames, summary = engine.run(config)
     if args.format == "json":
@@ -97,10 +136,29 @@ def parser() -> argparse.ArgumentParser:
     )
     commands = top.add_subparsers(dest="command", required=True)
 
+    defaults = Settings()
     serve = commands.add_parser("serve", help="serve the web app and the API")
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument(
+        "--host", default=defaults.host, help=f"address to bind (default {defaults.host})"
+    )
+    serve.add_argument(
+        "--port", type=int, default=defaults.port, help=f"port (default {defaults.port})"
+    )
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    serve.add_argument(
+        "--log-level",
+        default=defaults.log_level,
+        choices=["critical", "error", "warning", "info", "debug"],
+        type=str.lower,
+        help=f"log level (default {defaults.log_level}); info logs every request as JSON",
+    )
+    serve.add_argument(
+        "--timeout-graceful-shutdown",
+        type=int,
+        default=5,
+        metavar="SECONDS",
+        help="on SIGTERM, how long open streams may finish before they are cut (default 5)",
+    )
     serve.add_argument("--reload", action="store_true", help="restart on code changes")
     serve.set_defaults(handler=_serve)
 

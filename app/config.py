@@ -27,6 +27,23 @@ class Settings(BaseSettings):
     """members × steps of one ensemble request."""
     max_ws_message_bytes: int = 65_536
     """WebSocket messages above this size get an error reply."""
+    max_map_resolution: int = 256
+    """Basin maps: the most start points per axis."""
+    max_map_axis: int = 128
+    """Hyperparameter maps: the most values per axis."""
+    max_map_cell_steps: int = 256 * 256 * 500
+    """cells × steps of one map request."""
+    max_jobs: int = 2
+    """CPU-heavy jobs (maps, ensembles) at once across the server; more get 429."""
+    job_seconds: float = 60.0
+    """Wall-clock limit of one CPU-heavy job."""
+    run_seconds: float = 30.0
+    """Wall-clock limit of one run, streamed or not."""
+    torch_threads: int = 1
+    """torch intra-op threads per process: requests run side by side, one core each."""
+    cors_origins: list[str] = []
+    """Origins allowed to call the API from a browser; none by default."""
+    log_level: str = "info"
 
 
 @lru_cache

@@ -17,6 +17,7 @@ When a run ends early:
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal, TypedDict, cast
@@ -53,6 +54,14 @@ class Frame(_FrameFields, total=False):
     """Models only: the loss of the batch this step trains on (`loss` is the full-data loss)."""
     epoch: int
     """Models only: the pass over the data this batch belongs to."""
+
+
+class RunTimeout(Exception):
+    """A run went past its wall-clock limit (a server limit, not the client's fault)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"the run exceeded the server's {seconds:g} s limit")
+        self.seconds = seconds
 
 
 class InvalidRun(InvalidInput):
@@ -298,18 +307,23 @@ class _Run:
 class Trajectory:
     """Iterating yields the frames of one run; `status` and `reason` are set when it ends."""
 
-    def __init__(self, config: RunConfig) -> None:
+    def __init__(self, config: RunConfig, time_limit: float | None = None) -> None:
         self.config = config
+        self.time_limit = time_limit
         self.status: Status | None = None
         self.reason = ""
 
     def __iter__(self) -> Iterator[Frame]:
         config = self.config
         run = _Run(config, config.hyperparameters)
+        deadline = None if self.time_limit is None else time.monotonic() + self.time_limit
         (xlo, xhi), (ylo, yhi) = config.bounds()
         tol = config.tolerance
         previous: tuple[float, float] | None = None
         for step in range(config.steps + 1):
+            if deadline is not None and step % 32 == 0 and time.monotonic() > deadline:
+                assert self.time_limit is not None
+                raise RunTimeout(self.time_limit)
             run.next_batch()
             loss = run.evaluate()
             frame = _frame(step, run.param, loss, run.optimizer)
@@ -410,9 +424,9 @@ def summarize(frames: Sequence[Frame], status: Status, reason: str) -> Summary:
     )
 
 
-def run(config: RunConfig) -> tuple[Status, list[Frame], Summary]:
+def run(config: RunConfig, time_limit: float | None = None) -> tuple[Status, list[Frame], Summary]:
     """Run to the end: status, all frames and the summary."""
-    trajectory = Trajectory(config)
+    trajectory = Trajectory(config, time_limit)
     frames = list(trajectory)
     assert trajectory.status is not None
     return trajectory.status, frames, summarize(frames, trajectory.status, trajectory.reason)

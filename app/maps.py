@@ -14,6 +14,10 @@ of its last frame. Its optimizer state keeps changing, harmlessly, since rows ne
 diverged cell is parked at its start with its non-finite state zeroed, so that the cheap
 whole-batch checks below keep passing.
 
+A model's landscape (app/models.py) is mapped with full-batch steps on its full-data loss
+`fn`; the engine computes the same loss as torch.nn does, so those cells agree with single
+runs to rounding (~1e-7) rather than bit for bit. Mini-batch runs are not mapped.
+
 A cell's outcome is the index in `surface.minima` of the nearest minimum within
 `MINIMUM_RADIUS_FRACTION` of the domain's diagonal of its final point, `DIVERGED` (-1), or
 `UNDECIDED` (-2): near no minimum (still moving, or stopped elsewhere such as a saddle). 1% of
@@ -23,6 +27,7 @@ below the distance between any two listed minima (rastrigin's, 1 apart, get 0.14
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from collections.abc import Callable, Mapping
@@ -32,12 +37,24 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from app import engine
-from app.batched_optim import RULES, AdafactorRule, CellOptimizer, TorchGroups, TorchRows, make_rule
+from app import analysis, engine
+from app import batched_optim as batched
+from app.batched_optim import (
+    RULES,
+    AdafactorRule,
+    CellOptimizer,
+    Ends,
+    TorchGroups,
+    TorchRows,
+    descend,
+    make_rule,
+)
+from app.calculus import gradient_and_hessian
 from app.engine import RunConfig
 from app.errors import InvalidInput
 from app.hyperparameters import Hyperparameter
-from app.optimizers import OPTIMIZERS, OptimizerSpec
+from app.models import ModelSurface
+from app.optimizers import OPTIMIZERS, HyperparameterError, OptimizerSpec
 from app.surfaces import Surface
 
 MAX_STEPS = 10_000
@@ -47,8 +64,6 @@ MAX_CELL_STEPS = 256 * 256 * 1000
 # One torch.optim parameter group per cell costs ~20 µs per cell and step (see bench/).
 MAX_FALLBACK_CELL_STEPS = 100_000
 PROGRESS_EVERY = 10
-# Parked (stopped) rows are dropped from the batch once they are this many and a quarter.
-COMPACT_AT = 64
 MINIMUM_RADIUS_FRACTION = 0.01
 DIVERGED, UNDECIDED = -1, -2
 
@@ -64,7 +79,6 @@ COUPLED = {
     "LBFGS": "runs a line search over the whole parameter, so cells cannot share one optimizer",
     "Muon": "orthogonalizes each parameter's update as a matrix, so cells cannot share one",
 }
-_RUNNING, _CONVERGED, _DIVERGED = 0, 1, 2
 F64 = torch.float64
 
 
@@ -150,6 +164,7 @@ def basin_map(
 ) -> BasinMap:
     if optimizer.name not in BASIN_TORCH | BASIN_RULES:
         raise UnsupportedOptimizer(optimizer.name, BASIN_TORCH | BASIN_RULES)
+    _check_surface(surface)
     config = _run_config(surface, optimizer, hyperparameters, None, steps, dtype, max_steps)
     _check_count(("resolution",), resolution, max_resolution)
     _check_budget(resolution * resolution, steps, max_cell_steps)
@@ -157,12 +172,8 @@ def basin_map(
     ys = torch.linspace(*surface.domain.y, resolution, dtype=F64)
     starts = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), dim=-1).reshape(-1, 2)
     param = starts.to(config.torch_dtype).requires_grad_()
-    cells: CellOptimizer
-    if optimizer.name in BASIN_TORCH:
-        cells = TorchRows(optimizer, config.hyperparameters, param)
-    else:
-        cells = AdafactorRule(param, _resolved(optimizer, config.hyperparameters))
-    ends = _Descent(config, param, cells, _Ticker(steps, progress, should_stop)).run()
+    cells = _basin_optimizer(optimizer, config.hyperparameters, param)
+    ends = _run(config, param, cells, progress, should_stop)
     return BasinMap(x=xs.tolist(), y=ys.tolist(), **_grids(ends, surface, resolution))
 
 
@@ -185,7 +196,7 @@ def hyperparameter_map(
 ) -> HyperparameterMap:
     if optimizer.name in HYPERPARAMETER_REFUSED:
         raise UnsupportedOptimizer(optimizer.name, frozenset(OPTIMIZERS) - HYPERPARAMETER_REFUSED)
-    config = _run_config(surface, optimizer, hyperparameters, start, steps, dtype, max_steps)
+    _check_surface(surface)
     xs = _axis_values("x", x_axis, optimizer, max_axis_cells)
     ys = _axis_values("y", y_axis, optimizer, max_axis_cells)
     if x_axis.name == y_axis.name:
@@ -199,12 +210,15 @@ def hyperparameter_map(
             f"runs one parameter group per cell, limited to {max_fallback_cell_steps:,} "
             f"cells × steps; this map asks for {cells * steps:,}",
         )
-    _check_axis_ends(config, (x_axis, xs), (y_axis, ys))
+    corner = functools.partial(
+        _run_config, surface, optimizer, start=start, steps=steps, dtype=dtype, max_steps=max_steps
+    )
+    config = _corner_configs(corner, optimizer, hyperparameters, (x_axis, xs), (y_axis, ys))
     base = _resolved(optimizer, config.hyperparameters)
     param = torch.tensor(config.start, dtype=config.torch_dtype).repeat(cells, 1)
     param.requires_grad_()
     cell_optimizer = _cell_optimizer(optimizer, param, base, (x_axis.name, xs), (y_axis.name, ys))
-    ends = _Descent(config, param, cell_optimizer, _Ticker(steps, progress, should_stop)).run()
+    ends = _run(config, param, cell_optimizer, progress, should_stop)
     boundary = stability_boundary(surface, optimizer.name, x_axis, y_axis, base)
     grids = _grids(ends, surface, len(xs))
     return HyperparameterMap(
@@ -236,51 +250,44 @@ def stability_boundary(
 ) -> list[tuple[float, float]] | None:
     """SGD's largest stable lr on a quadratic surface, as (x, y) points inside the axes.
 
-    On a quadratic with largest Hessian eigenvalue λ (positive definite; found by sampling the
-    Hessian, not by name), heavy-ball SGD is stable for lr < 2(1 + β) / ((1 − dampening)(λ +
-    weight_decay)), Nesterov's for lr < 2(1 + β) / ((1 + 2β)(λ + weight_decay)). One axis must
-    be lr; the other may be momentum, dampening or weight_decay (a curve) or anything else (a
-    line); values not on an axis come from `hyperparameters` (torch's defaults otherwise).
-    None when there is no such theory: another optimizer, no lr axis, a surface that is not a
-    convex quadratic, or maximize.
+    On a quadratic whose Hessian's largest eigenvalue is λ (found by sampling the Hessian,
+    not by name; it must be positive definite), `analysis.stability_rule` gives the bound:
+    lr_max(β) = 2(1 + β) / λ for heavy-ball SGD, 2 / λ for plain gradient descent (and the
+    dampening, weight decay and Nesterov forms). One axis must be lr; the other may be
+    momentum, dampening or weight_decay (a curve) or anything else (a straight line). Values
+    not on an axis come from `hyperparameters`, else torch's defaults. None when there is no
+    such theory: another optimizer, no lr axis, a surface that is not a convex quadratic, or
+    maximize; [] when the boundary lies outside the axes' ranges.
     """
     settings = {"momentum": 0.0, "dampening": 0.0, "weight_decay": 0.0, "nesterov": False}
     settings |= dict(hyperparameters or {})
-    names = (x_axis.name, y_axis.name)
-    if optimizer_name != "SGD" or "lr" not in names or settings.get("maximize"):
+    if optimizer_name != "SGD" or "lr" not in (x_axis.name, y_axis.name):
         return None
     curvature = _constant_curvature(surface)
-    if curvature is None:
+    if curvature is None or settings.get("maximize"):
         return None
     lr_axis, other = (x_axis, y_axis) if x_axis.name == "lr" else (y_axis, x_axis)
     points = []
     for value in Axis(other.name, other.min, other.max, 101, other.log).values():
-        lr_max = _sgd_lr_max(curvature, settings | {other.name: value})
+        cell = settings | {other.name: value, "lr": 1.0}
+        rule = analysis.stability_rule("SGD", cell)
+        assert rule is not None
+        # stable while λ < c / lr − weight_decay: rule[0] is that bound at lr = 1
+        decay = float(cell["weight_decay"])
+        lr_max = (rule[0] + decay) / (curvature + decay)
         if lr_axis.min <= lr_max <= lr_axis.max:
             points.append((lr_max, value) if lr_axis is x_axis else (value, lr_max))
     return points
-
-
-def _sgd_lr_max(curvature: float, settings: Mapping[str, Any]) -> float:
-    momentum, effective = float(settings["momentum"]), curvature + float(settings["weight_decay"])
-    if settings["nesterov"]:
-        return 2 * (1 + momentum) / ((1 + 2 * momentum) * effective)
-    damped = (1 - float(settings["dampening"])) * effective
-    return 2 * (1 + momentum) / damped if damped > 0 else math.inf
 
 
 @functools.lru_cache(maxsize=32)
 def _constant_curvature(surface: Surface) -> float | None:
     """λmax when the Hessian is the same positive definite matrix at a few spread points."""
     (xlo, xhi), (ylo, yhi) = surface.domain.x, surface.domain.y
-    fractions = [(0.5, 0.5), (0.13, 0.21), (0.87, 0.66), (0.31, 0.92), (0.72, 0.08)]
-    hessians = [
-        torch.autograd.functional.hessian(
-            surface.fn, torch.tensor([xlo + fx * (xhi - xlo), ylo + fy * (yhi - ylo)], dtype=F64)
-        )
-        for fx, fy in fractions
-    ]
-    if not all(torch.allclose(h, hessians[0], rtol=1e-9, atol=1e-9) for h in hessians):
+    fractions = torch.tensor([[0.5, 0.5], [0.13, 0.21], [0.87, 0.66], [0.31, 0.92], [0.72, 0.08]])
+    points = torch.tensor([xlo, ylo]) + fractions * torch.tensor([xhi - xlo, yhi - ylo])
+    _, hessians = gradient_and_hessian(surface.fn, points.to(F64))
+    if not torch.allclose(hessians, hessians[0].expand_as(hessians), rtol=1e-9, atol=1e-9):
         return None
     eigenvalues = torch.linalg.eigvalsh(hessians[0])
     return float(eigenvalues[-1]) if float(eigenvalues[0]) > 0 else None
@@ -305,6 +312,15 @@ def _run_config(
         dtype=dtype,
         max_steps=max_steps,
     )
+
+
+def _check_surface(surface: Surface) -> None:
+    if isinstance(surface, ModelSurface) and surface.batch_size is not None:
+        raise InvalidMap(
+            ("surface", "batch_size"),
+            "maps train models on the full data set only (batch_size null): the batches of "
+            "a mini-batch run are not replayed cell by cell",
+        )
 
 
 def _check_count(loc: tuple[str, ...], value: object, most: int) -> None:
@@ -359,32 +375,51 @@ def _axis_values(key: str, axis: Axis, spec: OptimizerSpec, most: int) -> list[f
     return [float(round(v)) for v in values] if hp.type == "int" else values
 
 
-def _check_axis_ends(
-    config: RunConfig, x: tuple[Axis, list[float]], y: tuple[Axis, list[float]]
-) -> None:
-    """Let torch judge each axis's ends and the four corners, as a single run would."""
-    for key, (axis, values) in (("x", x), ("y", y)):
-        for field, value in (("min", values[0]), ("max", values[-1])):
+def _corner_configs(
+    corner: Callable[..., RunConfig],
+    spec: OptimizerSpec,
+    hyperparameters: Mapping[str, Any],
+    x: tuple[Axis, list[float]],
+    y: tuple[Axis, list[float]],
+) -> RunConfig:
+    """Validate as a single run at each corner of the map would, and name the culprit.
+
+    torch's checks are ranges, so the corners speak for every cell. An axis end that fails
+    with both ends of the other axis is to blame; failing everywhere, the fixed values are.
+    """
+    values = spec.coerce(hyperparameters)
+    (x_axis, xs), (y_axis, ys) = x, y
+    ends = {"x": (("min", xs[0]), ("max", xs[-1])), "y": (("min", ys[0]), ("max", ys[-1]))}
+    configs, failures = [], {}
+    for x_field, x_value in ends["x"]:
+        for y_field, y_value in ends["y"]:
+            cell = cell_hyperparameters(spec, values, {x_axis.name: x_value, y_axis.name: y_value})
             try:
-                _scratch_config(config, {axis.name: value})
-            except InvalidInput as error:
-                raise InvalidAxis(key, field, f"{axis.name} = {value:g}: {error}") from None
-    for x_value in (x[1][0], x[1][-1]):
-        for y_value in (y[1][0], y[1][-1]):
-            try:
-                _scratch_config(config, {x[0].name: x_value, y[0].name: y_value})
-            except InvalidInput as error:
-                message = f"{x[0].name} = {x_value:g} with {y[0].name} = {y_value:g}: {error}"
-                raise InvalidMap(("axes",), message) from None
+                configs.append(corner(hyperparameters=cell))
+            except HyperparameterError as error:
+                failures[x_field, y_field] = error
+    if len(failures) == 4:
+        raise failures["min", "min"]
+    for index, (key, axis) in enumerate((("x", x_axis), ("y", y_axis))):
+        for field, value in ends[key]:
+            blamed = [error for fields, error in failures.items() if fields[index] == field]
+            if len(blamed) == 2:
+                raise InvalidAxis(key, field, f"{axis.name} = {value:g}: {blamed[0]}")
+    if failures:
+        first = next(iter(failures.values()))
+        raise InvalidMap(("axes",), f"torch rejects a corner of this map: {first}")
+    return dataclasses.replace(configs[0], hyperparameters=values)
 
 
-def _scratch_config(config: RunConfig, overrides: Mapping[str, float]) -> None:
-    values = dict(config.hyperparameters)
-    for name, value in overrides.items():
-        _assign(config.optimizer, values, name, value)
-    _run_config(
-        config.surface, config.optimizer, values, config.start, 1, config.dtype, max_steps=1
-    )
+def cell_hyperparameters(
+    optimizer: OptimizerSpec, hyperparameters: Mapping[str, Any], cell: Mapping[str, float]
+) -> dict[str, Any]:
+    """The hyperparameters of one cell of a map, as a single run takes them: `cell` maps axis
+    names ("lr", or "betas.0" for a pair's element) to the cell's values."""
+    values = dict(hyperparameters)
+    for name, value in cell.items():
+        _assign(optimizer, values, name, value)
+    return values
 
 
 def _assign(spec: OptimizerSpec, values: dict[str, Any], name: str, value: float) -> None:
@@ -407,6 +442,14 @@ def _default(hp: Hyperparameter) -> Any:
 def _resolved(spec: OptimizerSpec, values: Mapping[str, Any]) -> dict[str, Any]:
     """Every hyperparameter's value: the given one, else torch's default."""
     return {hp.name: values.get(hp.name, _default(hp)) for hp in spec.hyperparameters}
+
+
+def _basin_optimizer(
+    spec: OptimizerSpec, hyperparameters: Mapping[str, Any], param: Tensor
+) -> CellOptimizer:
+    if spec.name in BASIN_TORCH:
+        return TorchRows(spec, hyperparameters, param)
+    return AdafactorRule(param, _resolved(spec, hyperparameters))
 
 
 def _cell_optimizer(
@@ -439,162 +482,25 @@ def _cell_optimizer(
     return TorchGroups(param, spec, groups)
 
 
-class _Ticker:
-    """Progress reports and cancellation polls every PROGRESS_EVERY steps."""
-
-    def __init__(
-        self,
-        steps: int,
-        progress: Callable[[float], None] | None,
-        should_stop: Callable[[], bool] | None,
-    ) -> None:
-        self.steps, self.progress, self.should_stop = steps, progress, should_stop
-
-    def __call__(self, step: int) -> None:
+def _run(
+    config: RunConfig,
+    param: Tensor,
+    optimizer: CellOptimizer,
+    progress: Callable[[float], None] | None,
+    should_stop: Callable[[], bool] | None,
+) -> Ends:
+    def tick(step: int) -> None:
         if step % PROGRESS_EVERY:
             return
-        if self.should_stop is not None and self.should_stop():
+        if should_stop is not None and should_stop():
             raise MapCancelled(f"cancelled at step {step}")
-        if self.progress is not None:
-            self.progress(step / (self.steps + 1))
+        if progress is not None:
+            progress(step / (config.steps + 1))
 
-
-@dataclass
-class _Ends:
-    points: Tensor  # (N, 2) float64: each cell's last frame
-    loss: Tensor  # (N,) float64
-    status: Tensor  # (N,) int8: _RUNNING (took every step), _CONVERGED or _DIVERGED
-    stopped_at: Tensor  # (N,) int64: the frame where the cell stopped
-
-
-class _Descent:
-    """All cells' runs, stepped together, with the engine's stops applied per cell.
-
-    The checks cost a few whole-batch reductions per step: cells are examined one by one
-    only when a reduction says that some cell may have diverged or converged. A stopped cell
-    stays in the batch, parked, until enough have stopped to make dropping them worth a
-    rebuild of the batch (`_compact`).
-    """
-
-    def __init__(
-        self, config: RunConfig, param: Tensor, optimizer: CellOptimizer, ticker: _Ticker
-    ) -> None:
-        self.config, self.optimizer, self.ticker = config, optimizer, ticker
-        n = param.shape[0]
-        self.ends = _Ends(
-            points=torch.zeros(n, 2, dtype=F64),
-            loss=torch.zeros(n, dtype=F64),
-            status=torch.zeros(n, dtype=torch.int8),
-            stopped_at=torch.full((n,), config.steps, dtype=torch.int64),
-        )
-        self.active = n
-        self.compactable = True
-        self.bounds = config.bounds()
-        (xlo, xhi), (ylo, yhi) = self.bounds
-        self.box = (max(xlo, ylo), min(xhi, yhi))  # inside both axes' bounds
-        self.tol = config.tolerance
-        # A float32 difference may round up past tol: the screen lets such cells through.
-        self.screen = config.tolerance * (1 + 1e-6)
-        self._batch(param, torch.arange(n), param.detach().clone())
-
-    def _batch(self, param: Tensor, cells: Tensor, starts: Tensor) -> None:
-        """Work on leaf `param`, whose rows are the cells `cells` (all running)."""
-        self.param, self.cells, self.starts = param, cells, starts
-        self.data = param.detach()
-        self.prev = self.data.clone()
-        m, dtype = len(cells), self.data.dtype
-        self.ones = torch.ones(m, dtype=dtype)
-        self.penalty = torch.zeros(m, dtype=dtype)  # +inf hides parked rows from the screens
-        self.frozen = torch.zeros(m, 2, dtype=torch.bool)
-        self.parked = 0
-
-    def run(self) -> _Ends:
-        fn = self.config.surface.fn
-        for step in range(self.config.steps + 1):
-            self.ticker(step)
-            self.param.grad = None
-            loss = fn(self.param)
-            loss.backward(self.ones)
-            grad = self.param.grad
-            assert grad is not None
-            loss = loss.detach()
-            if not self._all_healthy(loss, grad):
-                self._stop_diverged(step, loss, grad)
-            if step > 0:
-                self._stop_converged(step, loss, grad)
-            if step == self.config.steps:
-                self._record((self.penalty == 0).nonzero().squeeze(1), loss)
-            if step == self.config.steps or self.active == 0:
-                return self.ends
-            if self.parked >= max(COMPACT_AT, len(self.cells) // 4) and self.compactable:
-                self._compact()
-            self.prev.copy_(self.data)
-            self.optimizer.step()
-            if self.parked:
-                torch.where(self.frozen, self.prev, self.data, out=self.data)
-        raise AssertionError("unreachable: the last step returns")
-
-    def _all_healthy(self, loss: Tensor, grad: Tensor) -> bool:
-        """No value anywhere is non-finite and every point is inside the bounds."""
-        lowest, highest = torch.aminmax(self.data)
-        if not (self.box[0] <= lowest.item() and highest.item() <= self.box[1]):
-            return False
-        sums = [loss.sum(), grad.sum(), *(s.sum() for s in self.optimizer.state())]
-        # A sum is finite if all its terms are (a finite overflow only costs a closer look).
-        return all(math.isfinite(s.item()) for s in sums)
-
-    def _stop_diverged(self, step: int, loss: Tensor, grad: Tensor) -> None:
-        (xlo, xhi), (ylo, yhi) = self.bounds
-        x, y = self.data[:, 0].to(F64), self.data[:, 1].to(F64)
-        ok = (xlo <= x) & (x <= xhi) & (ylo <= y) & (y <= yhi)
-        ok &= torch.isfinite(loss) & torch.isfinite(grad).all(dim=1)
-        for state in self.optimizer.state():
-            if state.dim() == 0:
-                ok &= bool(torch.isfinite(state))
-            else:
-                ok &= torch.isfinite(state.reshape(len(ok), -1)).all(dim=1)
-        rows = ((self.penalty == 0) & ~ok).nonzero().squeeze(1)
-        self._stop(rows, _DIVERGED, step, loss)
-        self.data[rows] = self.starts[rows]
-        self.optimizer.sanitize()
-
-    def _stop_converged(self, step: int, loss: Tensor, grad: Tensor) -> None:
-        """Stop cells whose gradient norm and last step are both within tolerance."""
-        worst = torch.maximum((self.data - self.prev).abs_(), grad.abs())
-        worst = torch.maximum(worst[:, 0], worst[:, 1]).add_(self.penalty)
-        if worst.min().item() > self.screen:
-            return
-        rows = (worst <= self.screen).nonzero().squeeze(1)
-        # complex abs is the same hypot as the engine's math.hypot, to the last bit
-        g = torch.view_as_complex(grad[rows].to(F64)).abs()
-        d = torch.view_as_complex(self.data[rows].to(F64) - self.prev[rows].to(F64)).abs()
-        self._stop(rows[(g <= self.tol) & (d <= self.tol)], _CONVERGED, step, loss)
-
-    def _stop(self, rows: Tensor, status: int, step: int, loss: Tensor) -> None:
-        if rows.numel() == 0:
-            return
-        self._record(rows, loss)
-        cells = self.cells[rows]
-        self.ends.status[cells] = status
-        self.ends.stopped_at[cells] = step
-        self.penalty[rows] = math.inf
-        self.frozen[rows] = True
-        self.parked += rows.numel()
-        self.active -= rows.numel()
-
-    def _record(self, rows: Tensor, loss: Tensor) -> None:
-        cells = self.cells[rows]
-        self.ends.points[cells] = self.data[rows].to(F64)
-        self.ends.loss[cells] = loss[rows].to(F64)
-
-    def _compact(self) -> None:
-        """Drop the parked rows: a new leaf, and the optimizer's state for the rest."""
-        keep = (self.penalty == 0).nonzero().squeeze(1)
-        param = self.data[keep].clone().requires_grad_()
-        if not self.optimizer.compact(keep, param):
-            self.compactable = False
-            return
-        self._batch(param, self.cells[keep], self.starts[keep])
+    ends = descend(config, param, optimizer, tick)
+    if progress is not None:
+        progress(1.0)
+    return ends
 
 
 def _classify(surface: Surface, points: Tensor) -> Tensor:
@@ -610,10 +516,11 @@ def _classify(surface: Surface, points: Tensor) -> Tensor:
     return index
 
 
-def _grids(ends: _Ends, surface: Surface, nx: int) -> dict[str, Any]:
-    diverged = (ends.status == _DIVERGED).tolist()
-    converged = (ends.status == _CONVERGED).tolist()
-    outcome = torch.where(ends.status == _DIVERGED, DIVERGED, _classify(surface, ends.points))
+def _grids(ends: Ends, surface: Surface, nx: int) -> dict[str, Any]:
+    diverged = (ends.status == batched.DIVERGED).tolist()
+    converged = (ends.status == batched.CONVERGED).tolist()
+    nearest = _classify(surface, ends.points)
+    outcome = torch.where(ends.status == batched.DIVERGED, DIVERGED, nearest)
 
     def grid(values: list[Any], keep: list[bool]) -> list[list[Any]]:
         cells = [v if k else None for v, k in zip(values, keep, strict=True)]

@@ -218,6 +218,34 @@ class Dataset(BaseModel):
     y: list[float]
 
 
+class NetworkTrainRequest(BaseModel):
+    """Train the whole 2-16-16-2 MLP and show its path on the PCA plane of that path."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dataset: Literal["moons", "spirals"] = "moons"
+    seed: Annotated[int, Field(strict=True, ge=0, le=2**31 - 1)] = 0
+    init_seed: Annotated[int, Field(strict=True, ge=0, le=2**31 - 1)] | None = None
+    optimizer: str = "Adam"
+    hyperparameters: dict[str, Any] = Field(default_factory=dict)
+    steps: Annotated[int, Field(strict=True, ge=1)] = Field(300, description="at most 5000")
+    batch_size: Annotated[int, Field(strict=True, ge=1)] | None = None
+    resolution: Annotated[int, Field(strict=True, ge=2)] = Field(60, description="at most 200")
+
+
+class NetworkTrainingOut(BaseModel):
+    x: list[float]
+    y: list[float]
+    z: list[list[float | None]] = Field(description="z[i][j] = L(a=x[j], b=y[i])")
+    path_a: list[float]
+    path_b: list[float]
+    losses: list[float]
+    accuracy: list[float]
+    explained_variance: list[float]
+    status: Status
+    steps_taken: int
+
+
 class AxisIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -21,6 +21,7 @@ from app.engine import InvalidRun, RunConfig
 from app.formula import formula_surface
 from app.hyperparameters import Hyperparameter
 from app.models import model_surface, parse_csv
+from app.network import plane_surface
 from app.optimizers import OPTIMIZERS, OptimizerSpec
 from app.presets import get_presets
 from app.schedulers import SCHEDULERS, SchedulerSpec, make_scheduler
@@ -147,6 +148,12 @@ def resolve_surface(surface: str | CustomSurface | ModelSurfaceIn) -> str | Surf
         domain = None if surface.domain is None else surface.domain.model_dump()
         return formula_surface(surface.formula, domain)
     dataset = surface.dataset
+    if surface.model == "mlp_plane":
+        if surface.batch_size is not None or not isinstance(dataset, str | None):
+            raise InvalidRun(
+                ("surface",), "mlp_plane takes a dataset name (moons, spirals); no batch_size"
+            )
+        return plane_surface(dataset or "moons", surface.seed, surface.directions)
     if isinstance(dataset, DatasetIn):
         return model_surface(surface.model, dataset.model_dump(), surface.batch_size, surface.seed)
     return model_surface(surface.model, dataset, surface.batch_size, surface.seed)
@@ -185,7 +192,7 @@ def build_config(request: RunRequest, settings: Settings) -> RunConfig:
 
 def _run(request: RunRequest, settings: Settings) -> dict[str, Any]:
     config = build_config(request, settings)
-    status, frames, summary = engine.run(config)
+    status, frames, summary = engine.run(config, settings.run_seconds)
     return {
         "run_id": uuid4().hex,
         "status": status,

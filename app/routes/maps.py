@@ -17,12 +17,18 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from app import maps
+from app import maps, network
 from app.config import Settings, SettingsDep
 from app.jobs import Busy, Job, JobPool, JobTimeout
 from app.optimizers import get_optimizer
 from app.routes.api import resolve_surface
-from app.schemas import BasinMapRequest, HyperparameterMapRequest, MapOut
+from app.schemas import (
+    BasinMapRequest,
+    HyperparameterMapRequest,
+    MapOut,
+    NetworkTrainingOut,
+    NetworkTrainRequest,
+)
 from app.surfaces import Surface, get_surface
 
 router = APIRouter(prefix="/api/maps", tags=["maps"])
@@ -170,3 +176,21 @@ def _reserve(pool: JobPool) -> None:
     """Refuse a stream before it starts when the pool is full (the answer is then a 429)."""
     if pool.active >= pool.slots:
         raise Busy(retry_after=max(1, round(pool.seconds / 4)))
+
+
+network_router = APIRouter(prefix="/api/models", tags=["models"])
+
+
+@network_router.post("/mlp/train", response_model=NetworkTrainingOut, responses=BUSY)
+async def train_mlp(body: NetworkTrainRequest, request: Request) -> Response:
+    """Train all weights of the MLP with any optimizer; the path on its own PCA plane."""
+    optimizer = get_optimizer(body.optimizer)
+
+    def job_body(job: Job) -> Any:
+        result = network.train_network(
+            body.dataset, body.seed, optimizer, body.hyperparameters, body.steps,
+            body.batch_size, body.resolution, body.init_seed,
+        )  # fmt: skip
+        return result.as_dict()
+
+    return JSONResponse(await request.app.state.jobs.run(job_body))

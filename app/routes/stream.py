@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from app.analysis import analyze
 from app.config import Settings, SettingsDep
-from app.engine import Frame, Trajectory, summarize
+from app.engine import Frame, RunTimeout, Trajectory, summarize
 from app.errors import InvalidInput
 from app.routes.api import build_config
 from app.routes.errors import invalid_input_detail, validation_detail
@@ -86,7 +86,7 @@ async def stream_run_sse(request: RunRequest, settings: SettingsDep) -> Streamin
     run_id = uuid4().hex
 
     async def events() -> AsyncIterator[str]:
-        trajectory = Trajectory(config)
+        trajectory = Trajectory(config, settings.run_seconds)
         seen: list[Frame] = []
         try:
             async for batch in frame_batches(trajectory, settings.stream_batch_frames):
@@ -94,6 +94,8 @@ async def stream_run_sse(request: RunRequest, settings: SettingsDep) -> Streamin
                 yield f"event: frames\ndata: {dumps({'run_id': run_id, 'frames': batch})}\n\n"
             done = await run_in_threadpool(done_payload, run_id, trajectory, seen)
             yield f"event: done\ndata: {dumps(done)}\n\n"
+        except RunTimeout as error:
+            yield f"event: error\ndata: {dumps({'run_id': run_id, 'detail': str(error)})}\n\n"
         except Exception:
             log.exception("stream %s failed", run_id)
             yield f"event: error\ndata: {dumps({'run_id': run_id, 'detail': 'internal error'})}\n\n"
@@ -121,6 +123,8 @@ class RunSocket:
 
     async def serve(self) -> None:
         await self.websocket.accept()
+        live: set[RunSocket] = self.websocket.app.state.__dict__.setdefault("sockets", set())
+        live.add(self)
         try:
             while True:
                 message = await self.websocket.receive()
@@ -130,7 +134,14 @@ class RunSocket:
         except WebSocketDisconnect:
             return
         finally:
+            live.discard(self)
             await self.cancel(notify=False)
+
+    async def shut_down(self) -> None:
+        """Server shutdown: cancel the run in flight, say so, and close (1012: restarting)."""
+        with contextlib.suppress(Exception):
+            await self.cancel(notify=True)
+            await self.websocket.close(code=1012)
 
     async def handle(self, text: str | None) -> None:
         if text is None:
@@ -182,7 +193,7 @@ class RunSocket:
             detail = invalid_input_detail(error)
             await self.send({"type": "error", "run_id": run_id, "detail": detail})
             return
-        trajectory = Trajectory(config)
+        trajectory = Trajectory(config, self.settings.run_seconds)
         seen: list[Frame] = []
         try:
             async for batch in frame_batches(trajectory, self.settings.stream_batch_frames):
@@ -190,8 +201,19 @@ class RunSocket:
                 await self.send({"type": "frames", "run_id": run_id, "frames": batch})
             done = await run_in_threadpool(done_payload, run_id, trajectory, seen)
             await self.send({"type": "done", **done})
+        except RunTimeout as error:
+            await self.send({"type": "error", "run_id": run_id, "detail": str(error)})
         except (WebSocketDisconnect, RuntimeError):
             return  # the client went away; nothing more to do for it
+        except Exception:
+            log.exception("stream %s failed", run_id)
+            await self.send({"type": "error", "run_id": run_id, "detail": "internal error"})
+
+
+async def close_all(app: Any) -> None:
+    """Cancel every streaming run and close its socket: part of a graceful shutdown."""
+    for socket in list(getattr(app.state, "sockets", ())):
+        await socket.shut_down()
 
 
 @router.websocket("/ws/runs")

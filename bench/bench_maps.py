@@ -1,0 +1,168 @@
+"""What batching buys: maps against the torch loops they replace (ratios, one process).
+
+    python bench/bench_maps.py [--repeats 3] [--threads N] [--sample 200]
+
+- Basin map, Adam (lr 0.05) on himmelblau, 200 x 200 starts x 500 steps, against the bare
+  batched loop of the same size (torch.optim.Adam on one (40000, 2) tensor, 500 steps of
+  `zero_grad(); f(P).sum().backward(); step()`, nothing else; target: within 1.5x) and
+  against one plain torch loop per start, timed on a sample of starts and extrapolated to
+  40000 (target: at least 1000x faster). Cells that stop leave the batch, so the map can beat
+  the bare loop; the same map at lr 1e-4, where no cell stops, shows the checks' overhead.
+- Hyperparameter map, SGD lr x momentum on four_wells, 64 x 64 cells x 500 steps, against one
+  torch.optim.SGD holding a parameter group per cell (the forward and backward batched, the
+  optimizer looping over its 4096 groups), timed for a fraction of the steps and
+  extrapolated (target: at least 20x faster); and the absolute time of the map.
+- For scale: a map of an optimizer without a per-cell rule (a parameter group per cell).
+
+Threads: torch's default, as the app runs (it never calls set_num_threads), unless --threads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import random
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+
+from app import maps
+from app.maps import Axis
+from app.optimizers import get_optimizer
+from app.surfaces import get_surface
+
+RESOLUTION, STEPS = 200, 500
+HIMMELBLAU = get_surface("himmelblau")
+FOUR_WELLS = get_surface("four_wells")
+LR_AXIS = Axis("lr", 1e-4, 0.05, 64, log=True)
+MOMENTUM_AXIS = Axis("momentum", 0.0, 0.99, 64)
+
+
+def seconds(fn: Callable[[], object]) -> float:
+    began = time.perf_counter()
+    fn()
+    return time.perf_counter() - began
+
+
+def median_seconds(fn: Callable[[], object], repeats: int) -> float:
+    fn()  # warm up
+    return statistics.median(seconds(fn) for _ in range(repeats))
+
+
+def paired(
+    first: Callable[[], object], second: Callable[[], object], repeats: int
+) -> tuple[float, float, float]:
+    """Median seconds of each, and the median ratio second / first of runs taken in turn
+    (robust to a machine whose load changes between them)."""
+    first(), second()  # warm up
+    pairs = [(seconds(first), seconds(second)) for _ in range(repeats)]
+    a, b = zip(*pairs, strict=True)
+    return statistics.median(a), statistics.median(b), statistics.median(y / x for x, y in pairs)
+
+
+def starts() -> torch.Tensor:
+    xs = torch.linspace(*HIMMELBLAU.domain.x, RESOLUTION, dtype=torch.float64)
+    ys = torch.linspace(*HIMMELBLAU.domain.y, RESOLUTION, dtype=torch.float64)
+    return torch.stack(torch.meshgrid(xs, ys, indexing="xy"), dim=-1).reshape(-1, 2).float()
+
+
+def bare_batched_adam(points: torch.Tensor, lr: float) -> None:
+    p = points.clone().requires_grad_()
+    optimizer = torch.optim.Adam([p], lr=lr)
+    for _ in range(STEPS):
+        optimizer.zero_grad()
+        HIMMELBLAU.fn(p).sum().backward()
+        optimizer.step()
+
+
+def one_loop_per_cell(points: torch.Tensor, lr: float) -> None:
+    for start in points:
+        p = start.clone().requires_grad_()
+        optimizer = torch.optim.Adam([p], lr=lr)
+        for _ in range(STEPS):
+            optimizer.zero_grad()
+            HIMMELBLAU.fn(p).backward()
+            optimizer.step()
+
+
+def basin(lr: float) -> maps.BasinMap:
+    return maps.basin_map(HIMMELBLAU, get_optimizer("Adam"), {"lr": lr}, STEPS, RESOLUTION)
+
+
+def hyperparameter_map() -> maps.HyperparameterMap:
+    spec = get_optimizer("SGD")
+    start = FOUR_WELLS.default_start
+    return maps.hyperparameter_map(FOUR_WELLS, spec, {}, start, STEPS, LR_AXIS, MOMENTUM_AXIS)
+
+
+def sgd_groups(steps: int) -> None:
+    """One SGD with a parameter group per cell; forward and backward batched by stacking."""
+    cells = [(lr, momentum) for momentum in MOMENTUM_AXIS.values() for lr in LR_AXIS.values()]
+    params = [torch.tensor(FOUR_WELLS.default_start, requires_grad=True) for _ in cells]
+    groups = [
+        {"params": [p], "lr": lr, "momentum": m} for p, (lr, m) in zip(params, cells, strict=True)
+    ]
+    optimizer = torch.optim.SGD(groups)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        FOUR_WELLS.fn(torch.stack(params)).sum().backward()
+        optimizer.step()
+
+
+def fallback_map() -> maps.HyperparameterMap:
+    lr, beta1 = Axis("lr", 1e-3, 0.5, 24, log=True), Axis("betas.0", 0.0, 0.99, 24)
+    spec = get_optimizer("Adamax")
+    return maps.hyperparameter_map(HIMMELBLAU, spec, {}, (0.0, 0.0), 100, lr, beta1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--sample", type=int, default=200, help="cells timed one by one")
+    args = parser.parse_args()
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, median of {args.repeats}")
+    points, cells = starts(), RESOLUTION * RESOLUTION
+
+    print(f"\nbasin map: Adam on himmelblau, {RESOLUTION}x{RESOLUTION} starts x {STEPS} steps")
+    for lr in (0.05, 1e-4):
+        bare, mapped, ratio = paired(
+            functools.partial(bare_batched_adam, points, lr),
+            functools.partial(basin, lr),
+            args.repeats,
+        )
+        stopped = sum(s is not None for row in basin(lr).steps_to_converge for s in row)
+        print(
+            f"  lr {lr:g}: map {mapped:.2f}s, bare batched loop {bare:.2f}s: "
+            f"{ratio:.2f}x the bare loop ({stopped / cells:.0%} of cells converge)"
+        )
+        if lr == 0.05:
+            sample = points[random.Random(0).sample(range(cells), args.sample)]
+            naive = seconds(functools.partial(one_loop_per_cell, sample, lr))
+            naive *= cells / args.sample
+            print(
+                f"           one loop per cell: {naive:.0f}s (extrapolated from {args.sample}"
+                f" cells): the map is {naive / mapped:.0f}x faster"
+            )
+
+    print(f"\nhyperparameter map: SGD lr x momentum on four_wells, 64x64 cells x {STEPS} steps")
+    mapped = median_seconds(hyperparameter_map, args.repeats)
+    fraction = 50
+    groups = seconds(functools.partial(sgd_groups, fraction)) * STEPS / fraction
+    print(
+        f"  map {mapped:.2f}s; one SGD with 4096 parameter groups: {groups:.1f}s "
+        f"(extrapolated from {fraction} steps): the map is {groups / mapped:.0f}x faster"
+    )
+
+    fallback = median_seconds(fallback_map, 1)
+    print(
+        f"\nfor scale, parameter groups in a map: Adamax 24x24 cells x 100 steps: {fallback:.2f}s"
+    )
+
+
+if __name__ == "__main__":
+    main()
