@@ -217,11 +217,12 @@ def _cached(model: str, dataset_key: Any, batch_size: int | None, seed: int) -> 
     domain = Domain(
         (centre[0] - half[0], centre[0] + half[0]), (centre[1] - half[1], centre[1] + half[1])
     )
-    mode = (
-        "batch"
-        if batch_size is None
-        else ("stochastic" if batch_size == 1 else f"mini-batch of {batch_size}")
-    )
+    if batch_size is None:
+        mode = f"batch gradient descent: all {len(x)} samples every step"
+    elif batch_size == 1:
+        mode = "stochastic gradient descent: one sample per step"
+    else:
+        mode = f"mini-batch gradient descent: {batch_size} samples per step"
     note = ""
     if optimum is None:
         note = (
@@ -238,7 +239,7 @@ def _cached(model: str, dataset_key: Any, batch_size: int | None, seed: int) -> 
         name=model,
         title=f"{title} ({label})",
         description=f"The {loss} of y ≈ w·x + b over {len(x)} samples, as a function of (w, b); "
-        f"steps use {mode} gradient descent. {note}".strip(),
+        f"steps use {mode}. {note}".strip(),
         formula=formula,
         fn=_full_loss(model, x, y),
         domain=domain,

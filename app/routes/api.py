@@ -20,6 +20,7 @@ from app.config import Settings, SettingsDep
 from app.engine import InvalidRun, RunConfig
 from app.formula import formula_surface
 from app.hyperparameters import Hyperparameter
+from app.jobs import Job, JobTimeout
 from app.models import model_surface, parse_csv
 from app.network import plane_surface
 from app.optimizers import OPTIMIZERS, OptimizerSpec
@@ -297,7 +298,7 @@ async def run_script(request: RunRequest, settings: SettingsDep) -> PlainTextRes
     return PlainTextResponse(text, media_type="text/x-python")
 
 
-def _ensemble(request: EnsembleRequest, settings: Settings) -> dict[str, Any]:
+def _ensemble(request: EnsembleRequest, settings: Settings, job: Job) -> dict[str, Any]:
     if request.noise is None:
         raise InvalidRun(("noise",), "an ensemble needs gradient noise: give noise {std, seed}")
     if request.members * request.steps > settings.max_ensemble_steps:
@@ -311,6 +312,8 @@ def _ensemble(request: EnsembleRequest, settings: Settings) -> dict[str, Any]:
     assert base.noise is not None
     runs = []
     for member in range(request.members):
+        if job.should_stop():
+            raise JobTimeout(settings.job_seconds)
         seed = (base.noise.seed + member) % 2**63
         config = replace(base, noise=engine.Noise(base.noise.std, seed))
         status, frames, summary = engine.run(config)
@@ -326,7 +329,15 @@ def _ensemble(request: EnsembleRequest, settings: Settings) -> dict[str, Any]:
     return {"runs": runs}
 
 
-@router.post("/runs/ensemble", response_model=Ensemble)
-async def run_ensemble(request: EnsembleRequest, settings: SettingsDep) -> Response:
-    """The same noisy run with `members` consecutive noise seeds: how stochastic paths spread."""
-    return JSONResponse(await run_in_threadpool(_ensemble, request, settings))
+@router.post(
+    "/runs/ensemble",
+    response_model=Ensemble,
+    responses={429: {"description": "every job slot is busy: retry after Retry-After seconds"}},
+)
+async def run_ensemble(request: EnsembleRequest, http: Request, settings: SettingsDep) -> Response:
+    """The same noisy run with `members` consecutive noise seeds: how stochastic paths spread.
+
+    A CPU-heavy job: it runs in the server's bounded job pool.
+    """
+    pool = http.app.state.jobs
+    return JSONResponse(await pool.run(lambda job: _ensemble(request, settings, job)))
