@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     """Hyperparameter maps: the most values per axis."""
     max_map_cell_steps: int = 256 * 256 * 500
     """cells × steps of one map request."""
+    max_map_fallback_cell_steps: int = 100_000
+    """Hyperparameter maps of optimizers without a per-cell rule: one param group per cell."""
     max_jobs: int = 2
     """CPU-heavy jobs (maps, ensembles) at once across the server; more get 429."""
     job_seconds: float = 60.0

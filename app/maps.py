@@ -9,10 +9,15 @@ Every cell follows the single-run engine's rules (app/engine.py) with the same d
 at every frame in the engine's order: diverged (a non-finite point, loss, gradient or
 optimizer state, or the point outside `RunConfig.bounds()`), then converged (gradient norm and
 last step both at most the dtype's tolerance, after at least one step). A stopped cell is
-frozen: its point is put back after every later step, so its final point and loss are those
-of its last frame. Its optimizer state keeps changing, harmlessly, since rows never mix; a
-diverged cell is parked at its start with its non-finite state zeroed, so that the cheap
-whole-batch checks below keep passing.
+frozen at its last frame until enough cells have stopped to drop them from the batch; rows
+never mix, so a frozen cell cannot disturb the others.
+
+Optimizers. Basin maps run the element-wise torch.optim optimizers (`BASIN_TORCH`) as they
+are, over the whole batch, and Adafactor by a row-wise re-implementation; LBFGS and Muon
+couple the elements of their parameter and are refused. Hyperparameter maps run SGD, Adam,
+AdamW, RMSprop and Adagrad by per-cell update rules, and every other optimizer but LBFGS with
+one torch.optim parameter group per cell, within `MAX_FALLBACK_CELL_STEPS`. Every path gives
+each cell the trajectory of its single run, bit for bit (tests/test_maps.py).
 
 A model's landscape (app/models.py) is mapped with full-batch steps on its full-data loss
 `fn`; the engine computes the same loss as torch.nn does, so those cells agree with single
@@ -61,7 +66,7 @@ MAX_STEPS = 10_000
 MAX_RESOLUTION = 256
 MAX_AXIS_CELLS = 128
 MAX_CELL_STEPS = 256 * 256 * 1000
-# One torch.optim parameter group per cell costs ~20 µs per cell and step (see bench/).
+# A parameter group per cell costs some 30 µs per cell and step (bench/bench_maps.py).
 MAX_FALLBACK_CELL_STEPS = 100_000
 PROGRESS_EVERY = 10
 MINIMUM_RADIUS_FRACTION = 0.01
@@ -76,7 +81,7 @@ BASIN_RULES = frozenset({"Adafactor"})
 # Hyperparameter maps run any other optimizer with one parameter group per cell.
 HYPERPARAMETER_REFUSED = frozenset({"LBFGS"})
 COUPLED = {
-    "LBFGS": "runs a line search over the whole parameter, so cells cannot share one optimizer",
+    "LBFGS": "searches along a line through all its parameters at once and takes one group",
     "Muon": "orthogonalizes each parameter's update as a matrix, so cells cannot share one",
 }
 F64 = torch.float64
@@ -358,10 +363,8 @@ def _axis_values(key: str, axis: Axis, spec: OptimizerSpec, most: int) -> list[f
     _check_count(("axes", key, "n"), axis.n, most)
     hp = spec.hyperparameter(axis.name.partition(".")[0])
     for field, value in (("min", axis.min), ("max", axis.max)):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise InvalidAxis(key, field, f"{field} must be a number")
-        if not math.isfinite(value):
-            raise InvalidAxis(key, field, f"{field} must be finite")
+        if not _finite(value):
+            raise InvalidAxis(key, field, f"{field} must be a finite number")
     if not axis.min < axis.max:
         raise InvalidAxis(key, "max", "max must be greater than min")
     assert hp.min is not None and hp.max is not None
@@ -373,6 +376,15 @@ def _axis_values(key: str, axis: Axis, spec: OptimizerSpec, most: int) -> list[f
         raise InvalidAxis(key, "min", "a log axis needs min > 0")
     values = axis.values()
     return [float(round(v)) for v in values] if hp.type == "int" else values
+
+
+def _finite(value: object) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
 
 
 def _corner_configs(

@@ -17,11 +17,13 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from app import maps, network
+from app import engine, maps, network
 from app.config import Settings, SettingsDep
+from app.errors import InvalidInput
 from app.jobs import Busy, Job, JobPool, JobTimeout
 from app.optimizers import get_optimizer
 from app.routes.api import resolve_surface
+from app.routes.errors import invalid_input_detail
 from app.schemas import (
     BasinMapRequest,
     HyperparameterMapRequest,
@@ -47,8 +49,20 @@ def _surface(body: BasinMapRequest | HyperparameterMapRequest) -> Surface:
     return get_surface(surface) if isinstance(surface, str) else surface
 
 
+def _validate(
+    surface: Surface, body: BasinMapRequest | HyperparameterMapRequest, settings: Settings
+) -> None:
+    """What a single run would refuse, refused before any map work (and before a stream)."""
+    start = getattr(body, "start", None)
+    engine.make_config(
+        surface=surface, optimizer=body.optimizer, hyperparameters=body.hyperparameters,
+        start=start, steps=body.steps, dtype=body.dtype, max_steps=settings.max_steps,
+    )  # fmt: skip
+
+
 def _basins(body: BasinMapRequest, settings: Settings) -> Callable[[Job, Progress], Any]:
     surface, optimizer = _surface(body), get_optimizer(body.optimizer)
+    _validate(surface, body, settings)
 
     def compute(job: Job, progress: Progress) -> Any:
         return maps.basin_map(
@@ -64,6 +78,7 @@ def _hyperparameters(
     body: HyperparameterMapRequest, settings: Settings
 ) -> Callable[[Job, Progress], Any]:
     surface, optimizer = _surface(body), get_optimizer(body.optimizer)
+    _validate(surface, body, settings)
     if body.axes is None:
         x_axis, y_axis = maps.default_axes(optimizer)
     else:
@@ -75,6 +90,7 @@ def _hyperparameters(
             surface, optimizer, body.hyperparameters, start, body.steps, x_axis, y_axis,
             body.dtype, progress, job.should_stop, max_steps=settings.max_steps,
             max_axis_cells=settings.max_map_axis, max_cell_steps=settings.max_map_cell_steps,
+            max_fallback_cell_steps=settings.max_map_fallback_cell_steps,
         )  # fmt: skip
 
     return compute
@@ -125,8 +141,10 @@ def _streamed(pool: JobPool, compute: Callable[[Job, Progress], Any]) -> Streami
                     sent = fraction
                     yield f"event: progress\ndata: {_dumps({'fraction': round(fraction, 4)})}\n\n"
             yield f"event: done\ndata: {_dumps(task.result())}\n\n"
-        except (JobTimeout, maps.InvalidMap) as error:
+        except JobTimeout as error:
             yield f"event: error\ndata: {_dumps({'detail': str(error)})}\n\n"
+        except InvalidInput as error:
+            yield f"event: error\ndata: {_dumps({'detail': invalid_input_detail(error)})}\n\n"
         finally:
             task.cancel()
 

@@ -7,9 +7,11 @@ import { CONFIG, Drawer, NO_REDRAW, baseLayout, escapeHover } from "./plots.js";
 
 /** One step chart: a line per run, a marker per run at the playhead and a vertical rule. */
 class StepChart {
-  constructor(el, { column, yTitle, logAxis }) {
+  constructor(el, { column, yTitle, logAxis, extra }) {
     this.el = el;
     this.column = column;
+    /** Optional: more traces drawn after the playhead and rule (run events on the loss). */
+    this.extra = extra;
     this.yTitle = yTitle;
     this.logAxis = logAxis;
     this.drawer = new Drawer((vm) => this.render(vm));
@@ -21,6 +23,8 @@ class StepChart {
 
   traces(vm) {
     const col = this.column;
+    // vm.underlays: traces under the runs' lines (a model's batch loss).
+    const under = vm.underlays || [];
     const traces = vm.runs.map((run) => ({
       type: "scatter",
       mode: "lines",
@@ -32,7 +36,9 @@ class StepChart {
       hovertemplate: `%{y:.4g}<extra>${escapeHover(run.label)}</extra>`,
     }));
     traces.push(this.headTrace(vm), this.ruleTrace(vm));
-    return traces;
+    // Step events have no place on a per-epoch loss (models.js).
+    if (this.extra && !vm.perEpoch) traces.push(...this.extra(vm));
+    return [...under, ...traces];
   }
 
   headTrace(vm) {
@@ -143,6 +149,7 @@ class StepChart {
   render(vm) {
     const structure = JSON.stringify([
       vm.surfaceName,
+      vm.chartKey || "",
       this.logAxis(vm),
       vm.runs.map((r) => [r.id, r.color, r.label, r.selected, r.status]),
     ]);
@@ -161,7 +168,7 @@ class StepChart {
         return Plotly.react(this.el, this.traces(vm), this.layout(vm), CONFIG);
       }
     }
-    const n = vm.runs.length;
+    const n = (vm.underlays || []).length + vm.runs.length;
     const head = this.headTrace(vm);
     const rule = this.ruleTrace(vm);
     const key = JSON.stringify([head.x, head.y, rule.x]);
@@ -176,15 +183,23 @@ class StepChart {
 }
 
 export class Charts {
-  constructor({ loss, grad, lr }) {
+  /** `lossExtra(vm)`: traces added to the loss chart (event markers). */
+  constructor({ loss, grad, lr }, { lossExtra } = {}) {
     this.charts = [
-      new StepChart(loss, { column: "loss", logAxis: (vm) => vm.logLoss }),
+      new StepChart(loss, { column: "loss", logAxis: (vm) => vm.logLoss, extra: lossExtra }),
       new StepChart(grad, { column: "gnorm", logAxis: () => true }),
-      new StepChart(lr, { column: "lr", logAxis: () => false }),
+      new StepChart(lr, { column: "lr", logAxis: (vm) => Boolean(vm.lrLog) }),
     ];
   }
 
+  /** `view(vm)` reshapes what the loss chart draws (models.js: batch loss, per epoch). */
+  setLossView(view) {
+    this.lossView = view;
+  }
+
   draw(vm) {
-    for (const chart of this.charts) chart.draw(vm);
+    const [loss, ...rest] = this.charts;
+    loss.draw(this.lossView ? this.lossView(vm) : vm);
+    for (const chart of rest) chart.draw(vm);
   }
 }

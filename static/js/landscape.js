@@ -52,6 +52,9 @@ export class Landscape {
     this.bindPointer();
     // A new size means new plot domains (the aspect stays true): redraw with the last model.
     this.resizer = new ResizeObserver(() => {
+      // Plotly measures its div on window resizes only; the card also changes size when a
+      // panel beside it opens or closes (the basin map strip).
+      for (const plot of [el, top]) if (plot._fullLayout && !plot.hidden) Plotly.Plots.resize(plot);
       if (this.drawer.latest && this.surface) this.draw(this.drawer.latest);
     });
     this.resizer.observe(el);
@@ -418,6 +421,8 @@ export class Landscape {
     const { surface } = this;
     const [x0, x1] = surface.domain.x;
     const [y0, y1] = surface.domain.y;
+    // vm.axes: the parameters' names where they are not x and y (a model's w and b).
+    const names = vm.axes || ["x", "y"];
     const common = {
       ...baseLayout(),
       uirevision: `${surface.name}:${this.view}`,
@@ -451,8 +456,8 @@ export class Landscape {
         ...common,
         margin: { l: 0, r: 0, t: 0, b: 0 },
         scene: {
-          xaxis: { ...axis, title: { text: "x" }, range: [x0, x1], autorange: false },
-          yaxis: { ...axis, title: { text: "y" }, range: [y0, y1], autorange: false },
+          xaxis: { ...axis, title: { text: names[0] }, range: [x0, x1], autorange: false },
+          yaxis: { ...axis, title: { text: names[1] }, range: [y0, y1], autorange: false },
           zaxis: {
             ...axis,
             title: { text: "loss" },
@@ -489,6 +494,7 @@ export class Landscape {
       legend: { ...common.legend, x: box.side, y: box.y[1] },
       xaxis: { ...axis, range: [x0, x1], autorange: false, domain: box.x },
       yaxis: { ...axis, range: [y0, y1], autorange: false, domain: box.y },
+      annotations: vm.axes ? axisNames(names, box) : [],
     };
   }
 
@@ -519,17 +525,24 @@ export class Landscape {
       return Plotly.react(this.el, data, this.layout(vm), CONFIG);
     }
     const calls = [];
+    // vm.layers: extra traces under the paths (a basin map) and over them (run events).
+    const layers = vm.layers || { key: "", below: [], above: [] };
     const mainKey = JSON.stringify([
       this.box().key,
       vm.start,
       scrubbing,
       vm.runs.map((r) => [r.id, r.version, r.color, r.label, r.selected, r.status, r.steps]),
+      layers.key,
     ]);
     if (mainKey !== this.mainKey) {
       this.mainKey = mainKey;
+      const [contour, ...marks] = this.placedContour(this.box());
       const data = [
-        ...this.placedContour(this.box()),
+        contour,
+        ...layers.below,
+        ...marks,
         ...vm.runs.map((run) => this.pathTrace(run, false, scrubbing)),
+        ...layers.above,
         this.startTrace(vm, false),
       ];
       calls.push(Plotly.react(this.el, data, this.layout(vm), CONFIG));
@@ -550,7 +563,12 @@ export class Landscape {
       this.topShape = topShape;
       this.sent = top;
       this.top.hidden = false;
-      const layout = { ...this.layout(vm), showlegend: false, plot_bgcolor: "rgba(0,0,0,0)" };
+      const layout = {
+        ...this.layout(vm),
+        showlegend: false,
+        plot_bgcolor: "rgba(0,0,0,0)",
+        annotations: [],
+      };
       calls.push(Plotly.react(this.top, top, layout, TOP_CONFIG));
     } else {
       const indices = [];
@@ -576,6 +594,17 @@ export class Landscape {
     this.sent = null;
     Plotly.purge(this.top);
   }
+}
+
+/** Axis names at the ends of the contour's axes: the x name past its right end, y above. */
+function axisNames(names, box) {
+  const note = { xref: "paper", yref: "paper", showarrow: false, font: { size: 13, color: INK } };
+  const [x0, x1] = box.x;
+  const [y0, y1] = box.y;
+  return [
+    { ...note, text: names[0], x: x1, y: y0, xanchor: "left", yanchor: "top", xshift: 4 },
+    { ...note, text: names[1], x: x0, y: y1, xanchor: "right", yanchor: "bottom", xshift: -6 },
+  ];
 }
 
 function sameData(a, b) {

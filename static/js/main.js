@@ -7,6 +7,11 @@ import { copyText, download, framesToCSV, runToJSON } from "./exporting.js";
 import { exact, fmt, norm2 } from "./format.js";
 import { Charts } from "./charts.js";
 import { Landscape } from "./landscape.js";
+import { Phenomena } from "./analysis.js";
+import { BasinMaps, MapJob } from "./maps.js";
+import { HyperparameterMaps } from "./hparams.js";
+import { Presets } from "./presets.js";
+import { extras, prepareExtras } from "./extras.js";
 import { PALETTE } from "./plots.js";
 import { ARROW_SHARE, arrowsAt, sampleGrid } from "./scale.js";
 import { RunList, STATUS_TEXT, normalizeDetail, reasonText } from "./runlist.js";
@@ -94,6 +99,7 @@ class App {
     this.urlWrites = [];
     this.ready = false;
 
+    extras.register(this);
     this.state = new AppState(this.initialState());
     this.runList = new RunList(dom.runsList, this.specs);
     this.playback = new Playback(this.state, () => this.endStep());
@@ -104,14 +110,53 @@ class App {
       },
     });
     this.landscape = new Landscape(dom.landscape, dom.landscapeTop, {
-      onPick: (point) => point && this.setStart(point),
+      onPick: (point) => point && !this.basins.pick(point) && this.setStart(point),
       onHover: (point) => this.showCursor(point),
       afterDraw: () => this.checkReady(),
     });
-    this.charts = new Charts({
-      loss: $('[data-testid="loss-chart"]'),
-      grad: $('[data-testid="grad-chart"]'),
-      lr: $('[data-testid="lr-chart"]'),
+    this.phenomena = new Phenomena($("[data-phenomena]"), {
+      seek: (step) => this.playback.scrub(step),
+      redraw: () => this.schedule(),
+      domain: () => this.surface.domain,
+    });
+    this.charts = new Charts(
+      {
+        loss: $('[data-testid="loss-chart"]'),
+        grad: $('[data-testid="grad-chart"]'),
+        lr: $('[data-testid="lr-chart"]'),
+      },
+      { lossExtra: (vm) => this.phenomena.lossTraces(vm) },
+    );
+    const mapHost = {
+      state: this.state,
+      specs: this.specs,
+      colors: this.colors,
+      surface: () => this.surface,
+      redraw: () => this.schedule(),
+    };
+    const job = new MapJob($("[data-map-job]"));
+    this.basins = new BasinMaps({
+      button: $('[data-testid="basin-map-button"]'),
+      strip: $("[data-basin-strip]"),
+      host: mapHost,
+      job,
+    });
+    this.hparams = new HyperparameterMaps({
+      open: $('[data-testid="hparam-map-open"]'),
+      panel: $("[data-hmap-panel]"),
+      host: mapHost,
+      job,
+    });
+    this.presets = new Presets({
+      select: $('[data-testid="preset-select"]'),
+      info: $('[data-testid="preset-description"]'),
+      host: {
+        state: this.state,
+        surfaces: this.surfaces,
+        specs: this.specs,
+        newId: () => this.newId(),
+        emphasize: (type) => this.phenomena.emphasize(type),
+      },
     });
     window.losslab = { state: this.state, runs: this.exposed };
 
@@ -124,9 +169,11 @@ class App {
       optimizers.map((o) => ({ value: o.name, text: o.title || o.name, title: o.description })),
     );
     this.bind();
+    extras.install(this);
     this.reconcileSlots();
     this.state.addEventListener("change", (event) => this.changed(event.detail.keys));
     this.loadSurface();
+    this.presets.load();
     this.writeUrl();
     this.schedule();
   }
@@ -157,6 +204,8 @@ class App {
       logLoss: url.logLoss || false,
       runs,
       selected,
+      preset: url.preset || "",
+      ...url.extra,
     };
   }
 
@@ -176,7 +225,7 @@ class App {
     const has = (...names) => names.some((name) => keys.has(name));
     if (has("surface")) this.loadSurface();
     if (has("runs")) this.reconcileSlots();
-    if (has("surface", "start", "steps", "dtype", "runs")) {
+    if (has("surface", "start", "steps", "dtype", "runs", "formula", "model")) {
       this.runsDirty = true;
       this.markStale();
       if (this.state.playing || this.state.playhead !== null) {
@@ -373,6 +422,7 @@ class App {
       id: this.newId(),
       optimizer: source.optimizer,
       hyperparameters: structuredClone(source.hyperparameters),
+      ...extras.copyRun(source),
     };
     const index = state.runs.findIndex((r) => r.id === source.id);
     const runs = [...state.runs];
@@ -523,6 +573,9 @@ class App {
     const longest = Math.max(0, ...arrows.map((a) => a.mag));
     const factor = longest > 0 ? (ARROW_SHARE * width) / longest : 0;
     for (const arrow of arrows) arrow.shown = [arrow.vec[0] * factor, arrow.vec[1] * factor];
+    const basins = this.basins.landscapeLayer();
+    const events = this.phenomena.landscapeLayer(runs);
+    const knobs = extras.view(runs);
     return {
       view: state.view,
       logLoss: state.logLoss,
@@ -540,6 +593,13 @@ class App {
       arrowOrigin: frame ? [frame.x, frame.y] : null,
       arrowLoss: frame ? frame.loss : null,
       arrowColor: selected ? selected.color : null,
+      layers: {
+        key: `${basins.key}|${events.key}|${knobs.key}`,
+        below: [...basins.below, ...knobs.below],
+        above: events.above,
+      },
+      axes: knobs.axes,
+      lrLog: knobs.lrLog,
     };
   }
 
@@ -552,6 +612,10 @@ class App {
       this.landscape.draw(vm);
     }
     this.charts.draw(vm);
+    this.phenomena.draw(vm);
+    this.basins.render();
+    this.hparams.render();
+    this.presets.render(this.slots);
     this.renderArrowLegend(vm);
     this.uiDirty = false;
     this.listDirty = false;
@@ -600,7 +664,7 @@ class App {
 
     const slot = this.slots.get(run.id);
     const detail = slot && slot.status === "error" ? normalizeDetail(slot.error) : [];
-    const rest = this.form.showErrors(detail);
+    const rest = extras.claimErrors(this.form.showErrors(detail));
     const buckets = { start: [], steps: [], general: [] };
     for (const item of rest) {
       const at = Array.isArray(item.loc) ? item.loc.filter((p) => p !== "body") : [];
@@ -624,7 +688,10 @@ class App {
 
   renderRuns(vm) {
     this.runList.render(
-      vm.runs.map((run) => ({ ...run, ...this.state.run(run.id) })),
+      vm.runs.map((run) => {
+        const config = this.state.run(run.id);
+        return { ...run, ...config, knobs: extras.summary(config) };
+      }),
     );
   }
 
@@ -703,7 +770,11 @@ class App {
 
 async function boot() {
   try {
-    const [surfaces, optimizers] = await Promise.all([api.surfaces(), api.optimizers()]);
+    const [surfaces, optimizers] = await Promise.all([
+      api.surfaces(),
+      api.optimizers(),
+      prepareExtras(location.search),
+    ]);
     new App(surfaces, optimizers);
   } catch (error) {
     dom.loading.hidden = false;

@@ -112,7 +112,9 @@ export class RunList {
     const top = el("span", "run-top");
     top.append(el("span", "run-name"), badge);
     const main = el("span", "run-main");
-    main.append(top, el("span", "run-params"), el("span", "run-reason"));
+    const outcome = el("span", "run-outcome");
+    outcome.dataset.testid = "run-outcome";
+    main.append(top, el("span", "run-params"), el("span", "run-reason"), outcome);
     select.append(el("span", "swatch"), main);
     const remove = el("button", "run-remove");
     remove.type = "button";
@@ -132,10 +134,17 @@ export class RunList {
     select.setAttribute("aria-label", `Run ${index}: ${run.optimizer}, ${status}. Select to edit.`);
     $(".swatch", row).style.setProperty("--run-color", run.color);
     $(".run-name", row).textContent = `${index} · ${run.optimizer}`;
-    $(".run-params", row).textContent = paramSummary(this.specs.get(run.optimizer), run.hyperparameters);
+    const params = paramSummary(this.specs.get(run.optimizer), run.hyperparameters);
+    $(".run-params", row).textContent = run.knobs ? `${params} · ${run.knobs}` : params;
     const reason = $(".run-reason", row);
     reason.textContent = reasonText(slot);
     reason.title = slot.summary ? slot.summary.reason : "";
+    // Where the run ended (analysis.outcome); a diverged run's badge and reason say it.
+    const outcome = $(".run-outcome", row);
+    const ended = slot.analysis ? slot.analysis.outcome : null;
+    outcome.hidden = !ended || ended.type === "diverged";
+    outcome.dataset.outcome = ended ? ended.type : "";
+    outcome.textContent = ended ? ended.detail : "";
     const remove = $(".run-remove", row);
     remove.disabled = count <= 1;
     remove.setAttribute("aria-label", `Remove run ${index}`);

@@ -20,6 +20,8 @@ export class RunSlot {
     this.frames = [];
     this.status = "running";
     this.summary = null;
+    /** The run's `analysis` (events, outcome, curvature, stability), once it is done. */
+    this.analysis = null;
     this.error = null;
     this.version = 0;
     this.incoming = null;
@@ -75,12 +77,14 @@ export class RunSlot {
       this.show(incoming);
       this.status = message.status;
       this.summary = message.summary;
+      this.analysis = message.analysis || null;
       this.incoming = null;
       this.settle();
       this.touch();
     } else if (message.type === "error") {
       this.status = "error";
       this.error = message.detail;
+      this.analysis = null;
       this.incoming = null;
       this.settle();
       this.touch();
@@ -92,6 +96,7 @@ export class RunSlot {
       this.frames = incoming.frames;
       this.config = incoming.config;
       this.summary = null;
+      this.analysis = null;
       this.status = "running";
     }
     this.touch();

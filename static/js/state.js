@@ -5,7 +5,10 @@
 //   ?surface=rosenbrock&start=-1.2,1&steps=500&dtype=float32&view=contour&log=0&sel=1
 //    &run=SGD,lr=0.001,momentum=0.9&run=Adam,lr=0.05,betas=0.9/0.99
 // `run` repeats once per run in order; `sel` is the 0-based index of the selected run.
+// `preset=<name>` follows `sel` while the page was set up by a preset (GET /api/presets).
 // Pairs are `a/b`, booleans `1`/`0`, null (torch's own choice, "auto") is `none`.
+// The `extensions` below add keys (formula, model, ...) and run fields (sched, clip, noise,
+// ...): knobs.js, formula.js and models.js document theirs.
 
 export const MAX_RUNS = 8;
 export const MAX_STEPS = 10000;
@@ -20,6 +23,8 @@ export class AppState extends EventTarget {
     this.view = "contour";
     this.logLoss = false;
     this.selected = "";
+    /** The preset (by name) the page was set up from, or "". */
+    this.preset = "";
     /** @type {{id: string, optimizer: string, hyperparameters: Record<string, unknown>}[]} */
     this.runs = [];
     /** null follows the end of the runs; a number pins the playhead to that step. */
@@ -57,16 +62,36 @@ export class AppState extends EventTarget {
   }
 }
 
+/**
+ * Feature modules (registered by extras.js) that add to the request and the URL, each with
+ * optional hooks: surface(state) -> the request's surface or undefined; request(body, state,
+ * run) adds run fields (scheduler, clip, noise); encode(state) -> ["key=value"];
+ * decode(params: Map, out) sets out.extra; encodeRun(run) -> ["field=value"];
+ * decodeRunField(name, text, run).
+ */
+export const extensions = [];
+
+/** The request's `surface`: a surface's name, or an object (your formula, a model). */
+export function surfaceRequest(state) {
+  for (const extension of extensions) {
+    const surface = extension.surface ? extension.surface(state) : undefined;
+    if (surface !== undefined) return surface;
+  }
+  return state.surface;
+}
+
 /** The RunRequest the API takes for `run` under the global settings of `state`. */
 export function runRequest(state, run) {
-  return {
-    surface: state.surface,
+  const body = {
+    surface: surfaceRequest(state),
     optimizer: run.optimizer,
     hyperparameters: structuredClone(run.hyperparameters),
     start: [state.start[0], state.start[1]],
     steps: state.steps,
     dtype: state.dtype,
   };
+  for (const extension of extensions) if (extension.request) extension.request(body, state, run);
+  return body;
 }
 
 export function defaults(spec) {
@@ -125,6 +150,8 @@ export function encodeState(state, specs) {
     `log=${state.logLoss ? 1 : 0}`,
     `sel=${Math.max(0, state.runs.findIndex((run) => run.id === state.selected))}`,
   ];
+  if (state.preset) parts.push(`preset=${encodeURIComponent(state.preset)}`);
+  for (const extension of extensions) if (extension.encode) parts.push(...extension.encode(state));
   for (const run of state.runs) {
     const spec = specs.get(run.optimizer);
     const fields = [encodeURIComponent(run.optimizer)];
@@ -133,6 +160,9 @@ export function encodeState(state, specs) {
       if (value !== undefined && !same(value, hp.default)) {
         fields.push(`${hp.name}=${encodeValue(hp, value)}`);
       }
+    }
+    for (const extension of extensions) {
+      if (extension.encodeRun) fields.push(...extension.encodeRun(run));
     }
     parts.push(`run=${fields.join(",")}`);
   }
@@ -146,6 +176,7 @@ export function encodeState(state, specs) {
 export function decodeState(search, { surfaces, specs }) {
   const out = {};
   const runs = [];
+  const others = new Map();
   for (const pair of search.replace(/^\?/, "").split("&")) {
     if (!pair) continue;
     const cut = pair.indexOf("=");
@@ -183,16 +214,21 @@ export function decodeState(search, { surfaces, specs }) {
       case "sel":
         if (/^\d+$/.test(text)) out.selectedIndex = Number(text);
         break;
+      case "preset":
+        if (/^[\w-]+$/.test(text)) out.preset = text;
+        break;
       case "run": {
         const run = decodeRun(text, specs);
         if (run && runs.length < MAX_RUNS) runs.push(run);
         break;
       }
       default:
+        others.set(key, text);
         break;
     }
   }
   if (runs.length) out.runs = runs;
+  for (const extension of extensions) if (extension.decode) extension.decode(others, out);
   return out;
 }
 
@@ -207,11 +243,18 @@ function decodeRun(text, specs) {
   const spec = specs.get(name);
   if (!spec) return null;
   const hyperparameters = defaults(spec);
+  const run = { optimizer: name, hyperparameters };
   for (const field of fields) {
     const cut = field.indexOf("=");
     if (cut < 0) continue;
     const hp = spec.hyperparameters.find((h) => h.name === field.slice(0, cut));
     if (hp) hyperparameters[hp.name] = decodeValue(hp, field.slice(cut + 1));
+    else {
+      const [key, text] = [field.slice(0, cut), field.slice(cut + 1)];
+      for (const extension of extensions) {
+        if (extension.decodeRunField) extension.decodeRunField(key, text, run);
+      }
+    }
   }
-  return { optimizer: name, hyperparameters };
+  return run;
 }

@@ -1,0 +1,546 @@
+// What a finished run shows (its `analysis`): event markers on the landscape and the loss
+// chart, the Events list of the selected run, and its sharpness against the stability bound.
+//
+// Hooks: the tabs [data-testid="stability-tab"] and [data-testid="events-tab"]; the chart
+// [data-testid="stability-chart"] (traces carry meta.role "sharpness" and "threshold", the
+// threshold trace also meta.value); [data-testid="stability-note"]; the list
+// [data-testid="events-list"] of li[data-testid="event"][data-type][data-step].
+
+/* global Plotly */
+
+import { fmt } from "./format.js";
+import { CONFIG, Drawer, INK, NO_REDRAW, baseLayout, escapeHover, withAlpha } from "./plots.js";
+
+/** One Plotly symbol (and the same shape as an SVG path, 12 x 12) per event type. */
+export const EVENTS = {
+  overshoot: {
+    label: "Overshoot",
+    symbol: "triangle-up",
+    path: "M6 1.2 11.2 10.4H.8Z",
+  },
+  oscillation: {
+    label: "Oscillation",
+    symbol: "diamond",
+    path: "M6 .6 11.4 6 6 11.4.6 6Z",
+  },
+  escape: {
+    label: "Escape",
+    symbol: "star",
+    path: "M6 .5l1.6 3.6 3.9.4-2.9 2.6.8 3.9L6 9 2.6 11l.8-3.9L.5 4.5l3.9-.4Z",
+  },
+  saddle_stall: {
+    label: "Saddle stall",
+    symbol: "hourglass",
+    path: "M1.5 1.2h9L1.5 10.8h9Z",
+  },
+  divergence: {
+    label: "Divergence",
+    symbol: "x",
+    path: "M2.6 1 6 4.4 9.4 1 11 2.6 7.6 6 11 9.4 9.4 11 6 7.6 2.6 11 1 9.4 4.4 6 1 2.6Z",
+  },
+};
+
+const BAD = "#c92a2a";
+const HOVER = { bgcolor: "#ffffff", align: "left", font: { color: INK } };
+const SVG = "http://www.w3.org/2000/svg";
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+export function eventSymbol(type, color) {
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", "0 0 12 12");
+  svg.setAttribute("class", "event-symbol");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("focusable", "false");
+  const path = document.createElementNS(SVG, "path");
+  path.setAttribute("d", (EVENTS[type] || EVENTS.overshoot).path);
+  path.setAttribute("fill", color);
+  svg.append(path);
+  return svg;
+}
+
+/** Break a sentence into hover lines of about `width` characters. */
+function wrap(text, width = 56) {
+  const lines = [];
+  let line = "";
+  for (const word of String(text).split(/\s+/)) {
+    if (line && line.length + word.length + 1 > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines.map(escapeHover).join("<br>");
+}
+
+/**
+ * The events of a run view (from App.viewModel) with the frame each one points at: the
+ * frame of its step, or for a run that flew off the map (divergence), the last frame
+ * before it left `domain`.
+ */
+function placedEvents(run, domain) {
+  const analysis = run.slot.analysis;
+  const frames = run.slot.frames;
+  if (!analysis || !frames.length) return [];
+  const inside = (f) =>
+    !domain ||
+    (f.x >= domain.x[0] && f.x <= domain.x[1] && f.y >= domain.y[0] && f.y <= domain.y[1]);
+  return analysis.events
+    .filter((event) => EVENTS[event.type])
+    .map((event) => {
+      let k = Math.max(0, Math.min(event.step, frames.length - 1));
+      while (k > 0 && !inside(frames[k])) k -= 1;
+      return { ...event, frame: frames[k], drawnAt: k };
+    });
+}
+
+function hoverText(run, event) {
+  const head = `<b>${EVENTS[event.type].label}</b> · step ${event.step} · ${escapeHover(run.label)}`;
+  const off =
+    event.drawnAt < event.step
+      ? `<br><i>off the map: drawn where the run left it (step ${event.drawnAt})</i>`
+      : "";
+  return `${head}<br>${wrap(event.detail)}${off}`;
+}
+
+/** The rule's condition alone: "gradient descent is stable while lr·λ < 2" → "lr·λ < 2". */
+export function ruleCondition(rule) {
+  if (!rule) return "";
+  const cut = rule.indexOf(" while ");
+  return cut < 0 ? rule : rule.slice(cut + 7);
+}
+
+export class Phenomena {
+  /**
+   * `root` is the analysis card; `seek(step)` moves the playhead; `redraw()` asks the host
+   * for a render; `domain()` is the surface's domain (events are drawn inside it).
+   */
+  constructor(root, { seek, redraw, domain }) {
+    this.root = root;
+    this.domain = domain;
+    this.seek = seek;
+    this.redraw = redraw;
+    this.tabs = [...root.querySelectorAll("[data-tab]")];
+    this.panels = new Map(
+      [...root.querySelectorAll("[data-panel]")].map((panel) => [panel.dataset.panel, panel]),
+    );
+    this.chartEl = root.querySelector('[data-testid="stability-chart"]');
+    this.note = root.querySelector('[data-testid="stability-note"]');
+    this.list = root.querySelector('[data-testid="events-list"]');
+    this.outcome = root.querySelector("[data-events-outcome]");
+    this.count = root.querySelector("[data-events-count]");
+    this.tab = "stability";
+    this.listKey = "";
+    this.chartKey = "";
+    this.headKey = "";
+    this.layerCache = new Map();
+    this.lossCache = new Map();
+    this.highlight = null;
+    this.drawer = new Drawer((vm) => this.renderChart(vm));
+    new ResizeObserver(() => this.redraw()).observe(this.chartEl);
+    this.bind();
+  }
+
+  bind() {
+    for (const tab of this.tabs) {
+      tab.addEventListener("click", () => this.showTab(tab.dataset.tab));
+      tab.addEventListener("keydown", (event) => {
+        if (event.key !== "ArrowLeft" && event.key !== "ArrowRight") return;
+        event.preventDefault();
+        const n = this.tabs.length;
+        const next =
+          this.tabs[(this.tabs.indexOf(tab) + (event.key === "ArrowRight" ? 1 : n - 1)) % n];
+        next.focus();
+        this.showTab(next.dataset.tab);
+      });
+    }
+    this.list.addEventListener("click", (event) => {
+      const item = event.target.closest("[data-step]");
+      if (item) this.seek(Number(item.dataset.step));
+    });
+  }
+
+  showTab(name) {
+    this.tab = name;
+    for (const tab of this.tabs) {
+      const on = tab.dataset.tab === name;
+      tab.setAttribute("aria-selected", String(on));
+      tab.tabIndex = on ? 0 : -1;
+    }
+    for (const [key, panel] of this.panels) panel.hidden = key !== name;
+    this.chartKey = "";
+    this.redraw();
+  }
+
+  /** Point the Events list at the phenomenon a preset is about (null to stop). */
+  emphasize(type) {
+    this.highlight = type;
+    this.listKey = "";
+  }
+
+  /** Landscape layer: one marker trace per finished run, at its events' points. */
+  landscapeLayer(runs) {
+    const above = [];
+    const keys = [];
+    for (const run of runs) {
+      const cached = this.layerCache.get(run.id);
+      const stamp = `${run.version}:${run.color}:${run.label}:${run.selected}`;
+      let trace = cached && cached.stamp === stamp ? cached.trace : null;
+      if (!cached || cached.stamp !== stamp) {
+        const events = placedEvents(run, this.domain());
+        trace = events.length
+          ? {
+              type: "scatter",
+              mode: "markers",
+              name: "events",
+              meta: { role: "events", of: run.id },
+              x: events.map((e) => e.frame.x),
+              y: events.map((e) => e.frame.y),
+              text: events.map((e) => hoverText(run, e)),
+              customdata: events.map((e) => e.type),
+              hovertemplate: "%{text}<extra></extra>",
+              hoverlabel: { ...HOVER, bordercolor: run.color },
+              marker: {
+                symbol: events.map((e) => EVENTS[e.type].symbol),
+                size: events.map((e) => (e.type === "divergence" ? 13 : 12)),
+                color: run.color,
+                opacity: run.selected ? 1 : 0.75,
+                line: { color: "#ffffff", width: 1.4 },
+              },
+              cliponaxis: true,
+              showlegend: false,
+            }
+          : null;
+        this.layerCache.set(run.id, { stamp, trace });
+      }
+      if (trace) above.push(trace);
+      keys.push(`${run.id}:${stamp}`);
+    }
+    for (const id of this.layerCache.keys()) {
+      if (!runs.some((run) => run.id === id)) this.layerCache.delete(id);
+    }
+    return { key: keys.join(","), above };
+  }
+
+  /** Loss chart layer: the same markers at (step, loss). */
+  lossTraces(vm) {
+    const traces = [];
+    for (const run of vm.runs) {
+      const stamp = `${run.version}:${run.color}:${run.label}`;
+      const cached = this.lossCache.get(run.id);
+      if (cached && cached.stamp === stamp) {
+        if (cached.trace) traces.push(cached.trace);
+        continue;
+      }
+      const events = placedEvents(run);
+      const trace = events.length
+        ? {
+            type: "scatter",
+            mode: "markers",
+            meta: { role: "events", of: run.id },
+            x: events.map((e) => e.frame.step),
+            y: events.map((e) => e.frame.loss),
+            text: events.map((e) => `${EVENTS[e.type].label}: ${wrap(e.detail, 48)}`),
+            hovertemplate: "%{text}<extra></extra>",
+            marker: {
+              symbol: events.map((e) => EVENTS[e.type].symbol),
+              size: 9,
+              color: run.color,
+              line: { color: "#ffffff", width: 1 },
+            },
+            cliponaxis: true,
+            showlegend: false,
+          }
+        : null;
+      this.lossCache.set(run.id, { stamp, trace });
+      if (trace) traces.push(trace);
+    }
+    return traces;
+  }
+
+  draw(vm) {
+    const run = vm.selected;
+    this.renderList(vm, run);
+    if (this.tab === "stability") this.drawer.draw(vm);
+  }
+
+  // ---- the Events list -----------------------------------------------------------------
+
+  renderList(vm, run) {
+    const analysis = run && run.slot.analysis;
+    const key = run ? `${run.id}:${run.version}:${run.color}:${this.highlight}` : "";
+    if (key !== this.listKey) {
+      this.listKey = key;
+      const events = run ? placedEvents(run) : [];
+      this.count.textContent = analysis ? String(events.length) : "";
+      this.outcome.replaceChildren();
+      if (!run || run.slot.status === "running") {
+        this.outcome.textContent = "The selected run is still running…";
+      } else if (!analysis) {
+        this.outcome.textContent = "No analysis: the run did not finish.";
+      } else {
+        const label = el("span", "events-outcome-label", "Outcome");
+        label.dataset.type = analysis.outcome.type;
+        this.outcome.append(label, ` ${analysis.outcome.detail}`);
+      }
+      const items = events.map((event) => {
+        const item = el("li", "event");
+        item.dataset.testid = "event";
+        item.dataset.type = event.type;
+        item.dataset.step = String(event.step);
+        item.classList.toggle("is-phenomenon", event.type === this.highlight);
+        const button = el("button", "event-button");
+        button.type = "button";
+        button.title = `Move the playhead to step ${event.step}`;
+        const head = el("span", "event-head");
+        head.append(
+          el("span", "event-type", EVENTS[event.type].label),
+          el("span", "event-step", `step ${event.step}`),
+        );
+        const text = el("span", "event-text");
+        text.append(head, el("span", "event-detail", event.detail));
+        button.append(eventSymbol(event.type, run.color), text);
+        item.append(button);
+        return item;
+      });
+      this.list.replaceChildren(...items);
+      if (analysis && !events.length) {
+        this.list.append(el("li", "events-empty", "No events: a smooth, uneventful descent."));
+      }
+      this.passedAt = null;
+    }
+    // Events the playhead has passed read as past.
+    const at = run ? run.head : 0;
+    if (at !== this.passedAt) {
+      this.passedAt = at;
+      for (const item of this.list.children) {
+        if (item.dataset.step) item.classList.toggle("is-past", Number(item.dataset.step) <= at);
+      }
+    }
+  }
+
+  // ---- the stability chart -------------------------------------------------------------
+
+  renderChart(vm) {
+    const run = vm.selected;
+    const analysis = run && run.slot.analysis;
+    const size = [this.chartEl.clientWidth, this.chartEl.clientHeight];
+    const key = run ? `${run.id}:${run.version}:${run.color}:${size}` : `:${size}`;
+    if (key !== this.chartKey) {
+      this.chartKey = key;
+      this.headKey = "";
+      this.renderNote(run, analysis);
+      const { data, layout } = this.figure(vm, run, analysis);
+      // Sized explicitly: the card's note above changes its height without a window resize.
+      return Plotly.react(
+        this.chartEl,
+        data,
+        { ...layout, width: size[0], height: size[1] },
+        CONFIG,
+      );
+    }
+    if (!analysis) return null;
+    const head = this.headPoint(run, analysis);
+    const headKey = JSON.stringify(head);
+    if (headKey === this.headKey) return null;
+    this.headKey = headKey;
+    return Plotly.animate(
+      this.chartEl,
+      {
+        data: [{ x: [head.x], y: [head.y] }, { x: [head.x, head.x] }],
+        traces: [this.headIndex, this.headIndex + 1],
+      },
+      NO_REDRAW,
+    );
+  }
+
+  headPoint(run, analysis) {
+    const sharp = analysis.curvature.sharpness;
+    const i = Math.max(0, Math.min(run.head, sharp.length - 1));
+    return { x: i, y: sharp[i] };
+  }
+
+  renderNote(run, analysis) {
+    const note = this.note;
+    note.replaceChildren();
+    note.title = "";
+    if (!run || run.slot.status === "running") {
+      note.textContent = "Waiting for the selected run to finish…";
+      return;
+    }
+    if (!analysis) {
+      note.textContent = "No analysis: the run did not finish.";
+      return;
+    }
+    const s = analysis.stability;
+    const optimizer = run.slot.config ? run.slot.config.optimizer : run.label;
+    note.title = s.rule
+      ? `${capitalize(s.rule)}: the largest Hessian eigenvalue λ must stay below the bound.`
+      : "";
+    if (s.threshold === null) {
+      const why = s.rule ? ` with these settings (${ruleCondition(s.rule)})` : "";
+      note.append(`No closed-form bound for ${optimizer}${why}. `);
+      note.append(el("span", "note-faint", `Largest λ ${fmt(s.max_sharpness)}.`));
+      return;
+    }
+    const over = s.max_sharpness > s.threshold;
+    const verdict = el("span", over ? "note-bad" : "note-good");
+    verdict.textContent = `max λ ${fmt(s.max_sharpness)} ${over ? ">" : "<"} bound ${fmt(s.threshold)}`;
+    note.append(verdict, el("span", "note-faint", ` · stable while ${ruleCondition(s.rule)}`));
+    if (s.measured_contraction !== null && s.predicted_contraction !== null) {
+      const line = el("span", "note-line");
+      line.append(
+        "contraction/step: measured ",
+        el("b", "", fmt(s.measured_contraction, 3)),
+        " · predicted ",
+        el("b", "", fmt(s.predicted_contraction, 3)),
+      );
+      note.append(line);
+    }
+  }
+
+  figure(vm, run, analysis) {
+    const layout = {
+      ...baseLayout(),
+      margin: { l: 46, r: 8, t: 6, b: 24 },
+      showlegend: false,
+      hovermode: "x unified",
+      xaxis: {
+        zeroline: false,
+        gridcolor: "#eef0f4",
+        linecolor: "#d5dae2",
+        tickfont: { size: 10 },
+        rangemode: "tozero",
+        hoverformat: "d",
+      },
+      yaxis2: { overlaying: "y", range: [0, 1], visible: false, fixedrange: true },
+    };
+    if (!analysis) {
+      layout.yaxis = { visible: false };
+      layout.xaxis = { ...layout.xaxis, visible: false };
+      this.headIndex = 0;
+      return { data: [], layout };
+    }
+    const sharp = analysis.curvature.sharpness;
+    const steps = sharp.map((_, i) => i);
+    const last = Math.max(1, sharp.length - 1);
+    const threshold = analysis.stability.threshold;
+    const values = threshold === null ? sharp : [...sharp, threshold];
+    const lo = Math.min(...values);
+    const hi = Math.max(...values);
+    const log = lo > 0 && hi / lo > 30;
+    let range;
+    if (log) {
+      const a = Math.log10(lo);
+      const b = Math.log10(hi);
+      const pad = Math.max(0.08, (b - a) * 0.1);
+      range = [a - pad, b + Math.max(0.3, (b - a) * 0.22)];
+    } else {
+      const bottom = lo >= 0 ? 0 : lo - (hi - lo || 1) * 0.1;
+      range = [bottom, hi + Math.max((hi - bottom) * 0.22, 1e-9)];
+    }
+    const top = log ? 10 ** range[1] : range[1];
+    const data = [];
+    if (threshold !== null) {
+      // The region above the bound, where a quadratic of that curvature would blow up.
+      data.push({
+        type: "scatter",
+        mode: "lines",
+        meta: { role: "unstable" },
+        x: [0, last, last, 0],
+        y: [threshold, threshold, top, top],
+        fill: "toself",
+        fillcolor: "rgba(201, 42, 42, 0.06)",
+        line: { width: 0 },
+        hoverinfo: "skip",
+      });
+    }
+    data.push({
+      type: "scatter",
+      mode: "lines",
+      name: "sharpness",
+      meta: { role: "sharpness", runId: run.id },
+      x: steps,
+      y: sharp,
+      line: { color: run.color, width: 2 },
+      hovertemplate: "λmax %{y:.4g}<extra></extra>",
+    });
+    const condition = ruleCondition(analysis.stability.rule);
+    if (threshold !== null) {
+      data.push({
+        type: "scatter",
+        mode: "lines",
+        name: "bound",
+        meta: { role: "threshold", value: threshold, rule: analysis.stability.rule },
+        x: [0, last],
+        y: [threshold, threshold],
+        line: { color: BAD, width: 1.6, dash: "dash" },
+        hovertemplate: `bound %{y:.4g} (${escapeHover(condition)})<extra></extra>`,
+      });
+      layout.annotations = [
+        {
+          xref: "paper",
+          x: 1,
+          xanchor: "right",
+          yref: "y",
+          y: log ? Math.log10(threshold) : threshold,
+          yanchor: "bottom",
+          text: `bound ${escapeHover(fmt(threshold, 3))} · ${escapeHover(condition)}`,
+          showarrow: false,
+          font: { size: 10, color: BAD },
+          bgcolor: "rgba(255,255,255,0.85)",
+          borderpad: 1,
+        },
+      ];
+    }
+    this.headIndex = data.length;
+    const head = this.headPoint(run, analysis);
+    this.headKey = JSON.stringify(head);
+    data.push(
+      {
+        type: "scatter",
+        mode: "markers",
+        meta: { role: "playhead" },
+        x: [head.x],
+        y: [head.y],
+        marker: { color: run.color, size: 7, line: { color: "#fff", width: 1.5 } },
+        hoverinfo: "skip",
+      },
+      {
+        type: "scatter",
+        mode: "lines",
+        meta: { role: "rule" },
+        x: [head.x, head.x],
+        y: [0, 1],
+        yaxis: "y2",
+        line: { color: "rgba(27,34,48,0.35)", width: 1, dash: "dot" },
+        hoverinfo: "skip",
+      },
+    );
+    layout.yaxis = {
+      type: log ? "log" : "linear",
+      range,
+      autorange: false,
+      gridcolor: "#eef0f4",
+      zeroline: false,
+      linecolor: "#d5dae2",
+      tickfont: { size: 10 },
+      exponentformat: "power",
+      ...(log ? { dtick: Math.max(1, Math.ceil((range[1] - range[0]) / 4)) } : { nticks: 5 }),
+    };
+    layout.xaxis.range = [0, last];
+    layout.xaxis.autorange = false;
+    layout.uirevision = `${run.id}`;
+    layout.hoverlabel = { ...layout.hoverlabel, bgcolor: withAlpha("#ffffff", 0.95) };
+    return { data, layout };
+  }
+}
+
+function capitalize(text) {
+  return text ? text[0].toUpperCase() + text.slice(1) : "";
+}
