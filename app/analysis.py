@@ -29,7 +29,7 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 
@@ -69,11 +69,16 @@ def _grads(frames: Sequence[Frame]) -> torch.Tensor:
     return torch.tensor([f["grad"] for f in frames], dtype=torch.float64)
 
 
-def stability_rule(optimizer: str, hp: Mapping[str, Any]) -> tuple[float, str] | None:
-    """(critical sharpness, the rule in words) for the SGD family, else None.
+class StabilityRule(NamedTuple):
+    threshold: float
+    """The critical sharpness: stable on a quadratic while λ stays below it."""
+    rule: str
+    condition: str
+    """The condition alone, for labels: "lr·λ < 2(1+β)"."""
 
-    The run is stable on a quadratic while sharpness (+ weight decay) stays below it.
-    """
+
+def stability_rule(optimizer: str, hp: Mapping[str, Any]) -> StabilityRule | None:
+    """The stability bound of the SGD family on a quadratic, else None."""
     if optimizer != "SGD":
         return None
     lr = float(hp.get("lr", 1e-3))
@@ -82,15 +87,19 @@ def stability_rule(optimizer: str, hp: Mapping[str, Any]) -> tuple[float, str] |
     decay = float(hp.get("weight_decay", 0.0))
     if lr <= 0:
         return None
+    curvature = "(λ + wd)" if decay else "λ"
     if beta == 0:
-        return 2 / lr - decay, "gradient descent is stable while lr·λ < 2"
-    if hp.get("nesterov"):
-        return (2 + 2 * beta) / ((1 + 2 * beta) * lr) - decay, (
-            "Nesterov momentum is stable while lr·λ < 2(1+β)/(1+2β)"
+        condition = f"lr·{curvature} < 2"
+        return StabilityRule(
+            2 / lr - decay, f"gradient descent is stable while {condition}", condition
         )
-    return 2 * (1 + beta) / (lr * (1 - damp)) - decay if damp < 1 else math.inf, (
-        "momentum SGD is stable while lr·λ < 2(1+β)"
-    )
+    if hp.get("nesterov"):
+        condition = f"lr·{curvature} < 2(1+β)/(1+2β)"
+        threshold = (2 + 2 * beta) / ((1 + 2 * beta) * lr) - decay
+        return StabilityRule(threshold, f"Nesterov momentum is stable while {condition}", condition)
+    condition = f"lr·(1−τ)·{curvature} < 2(1+β)" if damp else f"lr·{curvature} < 2(1+β)"
+    threshold = 2 * (1 + beta) / (lr * (1 - damp)) - decay if damp < 1 else math.inf
+    return StabilityRule(threshold, f"momentum SGD is stable while {condition}", condition)
 
 
 def _basin_radii(surface: Surface) -> list[float]:
@@ -358,7 +367,8 @@ def analyze(config: RunConfig, frames: Sequence[Frame], status: Status) -> dict[
         },
         "stability": {
             "threshold": None if rule is None or not math.isfinite(rule[0]) else rule[0],
-            "rule": None if rule is None else rule[1],
+            "rule": None if rule is None else rule.rule,
+            "condition": None if rule is None else rule.condition,
             "max_sharpness": float(sharpness.max()),
             "measured_contraction": contraction,
             "predicted_contraction": predicted,

@@ -352,6 +352,7 @@ class Stability(BaseModel):
         description="the sharpness above which the SGD family is unstable for these settings"
     )
     rule: str | None
+    condition: str | None = Field(None, description='the condition alone: "lr·λ < 2(1+β)"')
     max_sharpness: float
     measured_contraction: float | None = Field(
         description="per-step contraction of the distance to the reached minimum, measured"
