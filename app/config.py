@@ -35,6 +35,13 @@ class Settings(BaseSettings):
     """cells × steps of one map request."""
     max_map_fallback_cell_steps: int = 100_000
     """Hyperparameter maps of optimizers without a per-cell rule: one param group per cell."""
+    max_network_steps: int = 5_000
+    """Training the whole MLP: the most steps."""
+    max_network_resolution: int = 200
+    """Training the whole MLP: the most grid points per axis of its PCA plane."""
+    max_plane_resolution: int = 150
+    """Grids of a network's loss plane: the most points per axis (each point is a forward
+    pass over the data set)."""
     max_jobs: int = 2
     """CPU-heavy jobs (maps, ensembles) at once across the server; more get 429."""
     job_seconds: float = 60.0

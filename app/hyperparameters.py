@@ -11,6 +11,7 @@ import inspect
 import itertools
 import math
 import re
+import sys
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -83,6 +84,9 @@ class Hyperparameter:
         label = ".".join(str(part) for part in loc)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise error(loc, f"{label} must be a number")
+        # An int beyond float's range is as unusable as infinity (and math.isfinite overflows).
+        if isinstance(value, int) and abs(value) > sys.float_info.max:
+            raise error(loc, f"{label} must be finite")
         if not math.isfinite(value):
             raise error(loc, f"{label} must be finite")
         whole = self.type in ("int", "int_list")

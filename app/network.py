@@ -263,6 +263,7 @@ def _train(
     hyperparameters: Mapping[str, Any],
     steps: int,
     batches: Iterator[tuple[Tensor, Tensor]],
+    should_stop: Callable[[], bool] | None = None,
 ) -> _Trace:
     """The plain torch training loop on all weights, recording θ_t and the full-data loss
     and accuracy after every step; it stops before the first non-finite loss or weight."""
@@ -274,6 +275,8 @@ def _train(
     accuracy: list[float] = []
     status: Status = "max_steps"
     for step in range(steps + 1):
+        if should_stop is not None and step % 16 == 0 and should_stop():
+            raise TrainingStopped
         theta = parameters_to_vector(model.parameters()).detach()
         with torch.no_grad():
             logits = model(x)
@@ -302,6 +305,10 @@ def _train(
             optimizer.step()
     seconds = time.perf_counter() - start
     return _Trace(thetas[: len(losses)].clone(), losses, accuracy, status, seconds)
+
+
+class TrainingStopped(Exception):
+    """should_stop() asked a training run to stop (time limit, or the client left)."""
 
 
 def _check_torch_accepts(spec: OptimizerSpec, hyperparameters: Mapping[str, Any]) -> None:
@@ -537,6 +544,7 @@ def train_network(
     *,
     max_steps: int = MAX_STEPS,
     max_resolution: int = MAX_RESOLUTION,
+    should_stop: Callable[[], bool] | None = None,
 ) -> NetworkTraining:
     """Train all weights of the MLP with `optimizer` from the init of `init_seed` (default:
     `seed`, which also draws the data), then show the run on the PCA plane of its own
@@ -555,7 +563,7 @@ def train_network(
     values = optimizer.coerce(hyperparameters)
     _check_torch_accepts(optimizer, values)
     batches = _batches(x, labels, batch_size, init_seed)
-    trace = _train(x, labels, init_theta(init_seed), optimizer, values, steps, batches)
+    trace = _train(x, labels, init_theta(init_seed), optimizer, values, steps, batches, should_stop)
     final = trace.thetas[-1]
     basis, coords, explained = _pca_plane(trace.thetas, final)
     domain = _pca_domain(coords)

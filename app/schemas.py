@@ -438,3 +438,17 @@ SSE_EVENT: dict[str, Any] = {
     },
 }
 """One Server-Sent Event of POST /api/runs/stream, as Open API 3.1 tools read `schema`."""
+
+MAP_EVENT: dict[str, Any] = {
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {"enum": ["progress", "done", "error"]},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "description": "progress: {fraction}; done: the map (MapOut); error: {detail}",
+        },
+    },
+}
+"""One Server-Sent Event of the maps' /stream endpoints."""

@@ -27,6 +27,8 @@ from app.optimizers import OPTIMIZERS, OptimizerSpec
 from app.presets import get_presets
 from app.schedulers import SCHEDULERS, SchedulerSpec, make_scheduler
 from app.schemas import (
+    BUSY,
+    TOO_LONG,
     CustomSurface,
     CustomSurfaceOut,
     Dataset,
@@ -239,13 +241,27 @@ async def custom_surface(
     return await run_in_threadpool(_described, body, resolution)
 
 
-@router.post("/surfaces/model", response_model=CustomSurfaceOut)
+@router.post("/surfaces/model", response_model=CustomSurfaceOut, responses=BUSY | TOO_LONG)
 async def model_landscape(
     body: ModelSurfaceIn,
+    request: Request,
+    settings: SettingsDep,
     resolution: Annotated[int, Query(ge=2, le=400, description="points per axis")] = 100,
 ) -> Any:
-    """A model's loss landscape over its two parameters: description and grid."""
-    return await run_in_threadpool(_described, body, resolution)
+    """A model's loss landscape over its two parameters: description and grid.
+
+    A network's plane costs a forward pass over the data per grid point (and training θ* on
+    first use), so it runs in the job pool with its own resolution limit.
+    """
+    if body.model != "mlp_plane":
+        return await run_in_threadpool(_described, body, resolution)
+    limit = settings.max_plane_resolution
+    if resolution > limit:
+        raise RequestValidationError(
+            [{"loc": ("query", "resolution"), "type": "less_than_equal", "input": resolution,
+              "msg": f"a network plane's resolution must be at most {limit}"}]
+        )  # fmt: skip
+    return await request.app.state.jobs.run(lambda job: _described(body, resolution))
 
 
 @router.post(
@@ -273,7 +289,7 @@ async def list_presets() -> Any:
     return get_presets()
 
 
-@router.post("/runs", response_model=Run)
+@router.post("/runs", response_model=Run, responses=TOO_LONG)
 async def create_run(request: RunRequest, settings: SettingsDep) -> Response:
     """Run an optimizer to the end and answer with every frame."""
     return JSONResponse(await run_in_threadpool(_run, request, settings))
@@ -332,7 +348,7 @@ def _ensemble(request: EnsembleRequest, settings: Settings, job: Job) -> dict[st
 @router.post(
     "/runs/ensemble",
     response_model=Ensemble,
-    responses={429: {"description": "every job slot is busy: retry after Retry-After seconds"}},
+    responses=BUSY | TOO_LONG,
 )
 async def run_ensemble(request: EnsembleRequest, http: Request, settings: SettingsDep) -> Response:
     """The same noisy run with `members` consecutive noise seeds: how stochastic paths spread.

@@ -25,6 +25,9 @@ from app.optimizers import get_optimizer
 from app.routes.api import resolve_surface
 from app.routes.errors import invalid_input_detail
 from app.schemas import (
+    BUSY,
+    MAP_EVENT,
+    TOO_LONG,
     BasinMapRequest,
     HyperparameterMapRequest,
     MapOut,
@@ -35,11 +38,8 @@ from app.surfaces import Surface, get_surface
 
 router = APIRouter(prefix="/api/maps", tags=["maps"])
 Progress = Callable[[float], None]
-BUSY: dict[int | str, dict[str, Any]] = {
-    429: {"description": "every job slot is busy: retry after Retry-After seconds"}
-}
 SSE: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}},
+    200: {"content": {"text/event-stream": {"schema": MAP_EVENT}}},
     **BUSY,
 }
 
@@ -141,7 +141,8 @@ def _streamed(pool: JobPool, compute: Callable[[Job, Progress], Any]) -> Streami
                     sent = fraction
                     yield f"event: progress\ndata: {_dumps({'fraction': round(fraction, 4)})}\n\n"
             yield f"event: done\ndata: {_dumps(task.result())}\n\n"
-        except JobTimeout as error:
+        except (JobTimeout, Busy) as error:
+            # Busy here means another request took the last slot after _reserve() looked.
             yield f"event: error\ndata: {_dumps({'detail': str(error)})}\n\n"
         except InvalidInput as error:
             yield f"event: error\ndata: {_dumps({'detail': invalid_input_detail(error)})}\n\n"
@@ -156,7 +157,7 @@ async def _prepare(make: Callable[[], Callable[[Job, Progress], Any]]) -> Any:
     return await run_in_threadpool(make)
 
 
-@router.post("/basins", response_model=MapOut, responses=BUSY)
+@router.post("/basins", response_model=MapOut, responses=BUSY | TOO_LONG)
 async def basins(body: BasinMapRequest, request: Request, settings: SettingsDep) -> Response:
     """Where does each start point end up? One run per cell of a grid over the domain."""
     compute = await _prepare(lambda: _basins(body, settings))
@@ -171,7 +172,7 @@ async def basins_stream(body: BasinMapRequest, request: Request, settings: Setti
     return _streamed(request.app.state.jobs, compute)
 
 
-@router.post("/hyperparameters", response_model=MapOut, responses=BUSY)
+@router.post("/hyperparameters", response_model=MapOut, responses=BUSY | TOO_LONG)
 async def hyperparameters(
     body: HyperparameterMapRequest, request: Request, settings: SettingsDep
 ) -> Response:
@@ -199,16 +200,23 @@ def _reserve(pool: JobPool) -> None:
 network_router = APIRouter(prefix="/api/models", tags=["models"])
 
 
-@network_router.post("/mlp/train", response_model=NetworkTrainingOut, responses=BUSY)
-async def train_mlp(body: NetworkTrainRequest, request: Request) -> Response:
+@network_router.post("/mlp/train", response_model=NetworkTrainingOut, responses=BUSY | TOO_LONG)
+async def train_mlp(body: NetworkTrainRequest, request: Request, settings: SettingsDep) -> Response:
     """Train all weights of the MLP with any optimizer; the path on its own PCA plane."""
     optimizer = get_optimizer(body.optimizer)
 
+    pool: JobPool = request.app.state.jobs
+
     def job_body(job: Job) -> Any:
-        result = network.train_network(
-            body.dataset, body.seed, optimizer, body.hyperparameters, body.steps,
-            body.batch_size, body.resolution, body.init_seed,
-        )  # fmt: skip
+        try:
+            result = network.train_network(
+                body.dataset, body.seed, optimizer, body.hyperparameters, body.steps,
+                body.batch_size, body.resolution, body.init_seed,
+                max_steps=settings.max_network_steps,
+                max_resolution=settings.max_network_resolution, should_stop=job.should_stop,
+            )  # fmt: skip
+        except network.TrainingStopped:
+            raise JobTimeout(pool.seconds) from None
         return result.as_dict()
 
-    return JSONResponse(await request.app.state.jobs.run(job_body))
+    return JSONResponse(await pool.run(job_body))

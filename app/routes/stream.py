@@ -27,7 +27,7 @@ from app.engine import Frame, RunTimeout, Trajectory, summarize
 from app.errors import InvalidInput
 from app.routes.api import build_config
 from app.routes.errors import invalid_input_detail, validation_detail
-from app.schemas import RunRequest
+from app.schemas import SSE_EVENT, TOO_LONG, RunRequest
 
 log = logging.getLogger("losslab")
 router = APIRouter(tags=["stream"])
@@ -76,8 +76,9 @@ def dumps(payload: Any) -> str:
     responses={
         200: {
             "description": "`event: frames` messages, then `event: done` (or `event: error`)",
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
-        }
+            "content": {"text/event-stream": {"schema": SSE_EVENT}},
+        },
+        **TOO_LONG,
     },
 )
 async def stream_run_sse(request: RunRequest, settings: SettingsDep) -> StreamingResponse:
@@ -107,6 +108,10 @@ async def stream_run_sse(request: RunRequest, settings: SettingsDep) -> Streamin
     )
 
 
+class ClientGone(Exception):
+    """The WebSocket closed while we were sending to it."""
+
+
 class RunSocket:
     """One WebSocket: at most one run streams at a time; a new `run` message replaces it."""
 
@@ -119,7 +124,11 @@ class RunSocket:
 
     async def send(self, payload: dict[str, Any]) -> None:
         async with self.send_lock:
-            await self.websocket.send_text(dumps(payload))
+            try:
+                await self.websocket.send_text(dumps(payload))
+            except (WebSocketDisconnect, RuntimeError):
+                # Starlette raises RuntimeError for a send after the close: the client left.
+                raise ClientGone from None
 
     async def serve(self) -> None:
         await self.websocket.accept()
@@ -131,7 +140,7 @@ class RunSocket:
                 if message["type"] == "websocket.disconnect":
                     return
                 await self.handle(message.get("text"))
-        except WebSocketDisconnect:
+        except (WebSocketDisconnect, ClientGone):
             return
         finally:
             live.discard(self)
@@ -153,7 +162,7 @@ class RunSocket:
             return
         try:
             message = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             await self.send({"type": "error", "run_id": None, "detail": "message is not JSON"})
             return
         if not isinstance(message, dict) or message.get("type") not in ("run", "cancel"):
@@ -181,6 +190,16 @@ class RunSocket:
 
     async def stream(self, run_id: Any, body: dict[str, Any]) -> None:
         try:
+            await self._stream(run_id, body)
+        except ClientGone:
+            return  # the client went away; nothing more to do for it
+        except Exception:
+            log.exception("stream %s failed", run_id)
+            with contextlib.suppress(ClientGone):
+                await self.send({"type": "error", "run_id": run_id, "detail": "internal error"})
+
+    async def _stream(self, run_id: Any, body: dict[str, Any]) -> None:
+        try:
             request = RunRequest.model_validate(body)
             config = await run_in_threadpool(build_config, request, self.settings)
         except ValidationError as error:
@@ -203,11 +222,6 @@ class RunSocket:
             await self.send({"type": "done", **done})
         except RunTimeout as error:
             await self.send({"type": "error", "run_id": run_id, "detail": str(error)})
-        except (WebSocketDisconnect, RuntimeError):
-            return  # the client went away; nothing more to do for it
-        except Exception:
-            log.exception("stream %s failed", run_id)
-            await self.send({"type": "error", "run_id": run_id, "detail": "internal error"})
 
 
 async def close_all(app: Any) -> None:

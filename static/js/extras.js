@@ -1,6 +1,6 @@
 // The page's training knobs and surfaces of your own, wired into the page in one place:
 // schedulers, clipping, noise and ensembles (knobs.js), your formula (formula.js), a model's
-// loss (models.js) and Copy as PyTorch (script.js).
+// loss (models.js), training the whole network (network.js) and Copy as PyTorch (script.js).
 //
 // main.js calls, in order: prepareExtras(location.search) while booting (scheduler specs and
 // a linked formula or model surface), extras.register(app) before decoding the state,
@@ -20,10 +20,11 @@ import {
   modelCodec,
   modelFromParams,
 } from "./models.js";
+import { NetworkPanel, networkCodec } from "./network.js";
 import { ScriptExport } from "./script.js";
 import { errorText } from "./helpers.js";
 
-extensions.push(knobsCodec, formulaCodec, modelCodec);
+extensions.push(knobsCodec, formulaCodec, modelCodec, networkCodec);
 
 /** The query's keys other than `run`, decoded as state.js decodes them. */
 export function queryParams(search) {
@@ -98,6 +99,7 @@ class Extras {
     });
     this.models = new ModelPanel(app, document.querySelector("[data-model-section]"), { activate });
     this.script = new ScriptExport(app, document.querySelector('[data-testid="copy-pytorch"]'));
+    this.network = new NetworkPanel(app);
     app.charts.setLossView((vm) => lossView(vm, state.lossPerEpoch));
 
     const own = document.createElement("optgroup");
