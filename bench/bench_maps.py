@@ -14,7 +14,7 @@
   extrapolated (target: at least 20x faster); and the absolute time of the map.
 - For scale: a map of an optimizer without a per-cell rule (a parameter group per cell).
 
-Threads: torch's default, as the app runs (it never calls set_num_threads), unless --threads.
+Threads: 1, as the app runs them (LOSSLAB_TORCH_THREADS), unless --threads says otherwise.
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ def fallback_map() -> maps.HyperparameterMap:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--sample", type=int, default=200, help="cells timed one by one")
     args = parser.parse_args()
     if args.threads is not None:

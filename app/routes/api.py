@@ -1,4 +1,5 @@
-"""The JSON API: surfaces, optimizers and whole runs (shared/API.md)."""
+"""The JSON API: surfaces (built-in, formula, model), optimizers, schedulers, presets and runs
+(whole, as a script, as an ensemble), per shared/API.md."""
 
 from __future__ import annotations
 
