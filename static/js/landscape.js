@@ -13,19 +13,8 @@ import {
   escapeHover,
   withAlpha,
 } from "./plots.js";
-import { LossScale } from "./scale.js";
+import { COLORSCALE, LossScale, contourTrace } from "./scale.js";
 
-/** A soft, light-valleyed blue scale: valleys pale so the runs read clearly on them. */
-const SCALE = [
-  [0, "#fbfaf5"],
-  [0.12, "#eef3ef"],
-  [0.26, "#d7e6e4"],
-  [0.42, "#b5d0d6"],
-  [0.58, "#8fb3c6"],
-  [0.74, "#6b92b2"],
-  [0.88, "#4d7199"],
-  [1, "#35527c"],
-];
 /** Paths of at most this many steps show a dot per step. */
 const MARKER_STEPS = 200;
 const CONTOUR_MARGIN = { l: 40, r: 150, t: 40, b: 24 };
@@ -116,36 +105,19 @@ export class Landscape {
 
   contourTraces() {
     if (this.base.contour) return this.base.contour;
-    const { grid, scale } = this;
-    const zt = grid.z.map((row) => row.map((v) => scale.t(v)));
-    const ticks = scale.ticks();
+    const base = contourTrace(this.grid, this.scale);
     const contour = {
-      type: "contour",
-      x: grid.x,
-      y: grid.y,
-      z: zt,
-      colorscale: SCALE,
-      autocontour: false,
-      contours: { start: 0, end: 1, size: 1 / 24, coloring: "fill", showlines: true },
-      zmin: 0,
-      zmax: 1,
-      // "fill" draws SVG paths only: no data: images (strict CSP) and cheap to redraw.
-      line: { color: "rgba(27, 34, 48, 0.14)", width: 0.6, smoothing: 0.85 },
+      ...base,
       // The true loss under the pointer is shown by the page (a hover text grid costs a
       // lot on every redraw).
       hoverinfo: "skip",
       showlegend: false,
       colorbar: {
-        title: { text: "loss", side: "top", font: { size: 11 } },
-        thickness: 8,
+        ...base.colorbar,
         lenmode: "fraction",
         yanchor: "bottom",
         xanchor: "left",
         xpad: 0,
-        outlinewidth: 0,
-        tickvals: ticks.vals,
-        ticktext: ticks.text,
-        tickfont: { size: 10 },
       },
     };
     this.base.contour = [contour, ...this.markerTraces(false)];
@@ -211,7 +183,7 @@ export class Landscape {
       y: grid.y,
       z: zt,
       text,
-      colorscale: SCALE,
+      colorscale: COLORSCALE,
       showscale: false,
       opacity: 1,
       lighting: { ambient: 0.75, diffuse: 0.55, specular: 0.08, roughness: 0.9 },

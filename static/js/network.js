@@ -21,7 +21,7 @@ import { leftOut } from "./maps.js";
 import { MODEL, MODELS } from "./models.js";
 import { CONFIG, INK, PALETTE, baseLayout } from "./plots.js";
 import { STATUS_TEXT } from "./runlist.js";
-import { LossScale } from "./scale.js";
+import { LossScale, contourTrace } from "./scale.js";
 import { runRequest } from "./state.js";
 
 const TRAIN_URL = "/api/models/mlp/train";
@@ -34,17 +34,6 @@ const RESOLUTION = 80;
 const DEFAULT_MINI = 32;
 /** Paths of at most this many steps show a dot per step. */
 const MARKER_STEPS = 200;
-/** The landscape's colour scale (landscape.js): valleys pale so the path reads clearly. */
-const SCALE = [
-  [0, "#fbfaf5"],
-  [0.12, "#eef3ef"],
-  [0.26, "#d7e6e4"],
-  [0.42, "#b5d0d6"],
-  [0.58, "#8fb3c6"],
-  [0.74, "#6b92b2"],
-  [0.88, "#4d7199"],
-  [1, "#35527c"],
-];
 const ACCURACY_COLOR = "#667085";
 const AXIS = {
   showgrid: false,
@@ -437,8 +426,7 @@ export class NetworkPanel {
   }
 
   planeTraces({ result: r, color }) {
-    const scale = new LossScale(r.z);
-    const ticks = scale.ticks();
+    const plane = contourTrace(r, new LossScale(r.z));
     const n = r.path_a.length;
     const end = n - 1;
     const point = (role, k, marker, text) => ({
@@ -452,29 +440,11 @@ export class NetworkPanel {
     });
     return [
       {
-        type: "contour",
+        ...plane,
         meta: { role: "network-plane" },
-        x: r.x,
-        y: r.y,
-        z: r.z.map((row) => row.map((v) => scale.t(v))),
         text: r.z.map((row) => row.map((v) => (v === null ? "–" : fmt(v)))),
-        colorscale: SCALE,
-        autocontour: false,
-        contours: { start: 0, end: 1, size: 1 / 24, coloring: "fill", showlines: true },
-        zmin: 0,
-        zmax: 1,
-        line: { color: "rgba(27, 34, 48, 0.14)", width: 0.6, smoothing: 0.85 },
         hovertemplate: "PC1 %{x:.3g} · PC2 %{y:.3g}<br>loss %{text}<extra></extra>",
-        colorbar: {
-          title: { text: "loss", side: "top", font: { size: 11 } },
-          thickness: 8,
-          len: 0.9,
-          xpad: 8,
-          outlinewidth: 0,
-          tickvals: ticks.vals,
-          ticktext: ticks.text,
-          tickfont: { size: 10 },
-        },
+        colorbar: { ...plane.colorbar, len: 0.9, xpad: 8 },
       },
       {
         type: "scatter",

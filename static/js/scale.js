@@ -5,6 +5,47 @@ import { fmt, norm2 } from "./format.js";
 /** The longest arrow is drawn this share of the domain's width. */
 export const ARROW_SHARE = 0.12;
 
+/** A soft, light-valleyed blue scale: valleys pale so the runs read clearly on them. */
+export const COLORSCALE = [
+  [0, "#fbfaf5"],
+  [0.12, "#eef3ef"],
+  [0.26, "#d7e6e4"],
+  [0.42, "#b5d0d6"],
+  [0.58, "#8fb3c6"],
+  [0.74, "#6b92b2"],
+  [0.88, "#4d7199"],
+  [1, "#35527c"],
+];
+
+/**
+ * A filled contour of `grid` ({x, y, z}) coloured through `scale`, as every landscape of the
+ * page draws one; callers add hover and colour-bar placement.
+ */
+export function contourTrace(grid, scale) {
+  const ticks = scale.ticks();
+  return {
+    type: "contour",
+    x: grid.x,
+    y: grid.y,
+    z: grid.z.map((row) => row.map((v) => scale.t(v))),
+    colorscale: COLORSCALE,
+    autocontour: false,
+    contours: { start: 0, end: 1, size: 1 / 24, coloring: "fill", showlines: true },
+    zmin: 0,
+    zmax: 1,
+    // "fill" draws SVG paths only: no data: images (strict CSP) and cheap to redraw.
+    line: { color: "rgba(27, 34, 48, 0.14)", width: 0.6, smoothing: 0.85 },
+    colorbar: {
+      title: { text: "loss", side: "top", font: { size: 11 } },
+      thickness: 8,
+      outlinewidth: 0,
+      tickvals: ticks.vals,
+      ticktext: ticks.text,
+      tickfont: { size: 10 },
+    },
+  };
+}
+
 /**
  * The colour (and 3D height) transform: the mean of a log scale, log(1 + (z - zmin) / s),
  * which gives valleys detail, and the loss's rank among the grid's values, which spreads
