@@ -9,7 +9,16 @@
 /* global Plotly */
 
 import { fmt } from "./format.js";
-import { CONFIG, Drawer, INK, NO_REDRAW, baseLayout, escapeHover, withAlpha } from "./plots.js";
+import {
+  CONFIG,
+  Drawer,
+  INK,
+  NO_REDRAW,
+  STEP_AXIS,
+  baseLayout,
+  escapeHover,
+  withAlpha,
+} from "./plots.js";
 
 /** One Plotly symbol (and the same shape as an SVG path, 12 x 12) per event type. */
 export const EVENTS = {
@@ -410,14 +419,7 @@ export class Phenomena {
       margin: { l: 46, r: 8, t: 6, b: 24 },
       showlegend: false,
       hovermode: "x unified",
-      xaxis: {
-        zeroline: false,
-        gridcolor: "#eef0f4",
-        linecolor: "#d5dae2",
-        tickfont: { size: 10 },
-        rangemode: "tozero",
-        hoverformat: "d",
-      },
+      xaxis: { ...STEP_AXIS },
       yaxis2: { overlaying: "y", range: [0, 1], visible: false, fixedrange: true },
     };
     if (!analysis) {

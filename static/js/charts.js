@@ -3,7 +3,7 @@
 
 /* global Plotly */
 
-import { CONFIG, Drawer, NO_REDRAW, baseLayout, escapeHover } from "./plots.js";
+import { CONFIG, Drawer, NO_REDRAW, STEP_AXIS, baseLayout, escapeHover } from "./plots.js";
 
 /** One step chart: a line per run, a marker per run at the playhead and a vertical rule. */
 class StepChart {
@@ -120,14 +120,7 @@ class StepChart {
       margin: { l: 46, r: 8, t: 6, b: 24 },
       showlegend: false,
       hovermode: "x unified",
-      xaxis: {
-        zeroline: false,
-        gridcolor: "#eef0f4",
-        linecolor: "#d5dae2",
-        tickfont: { size: 10 },
-        rangemode: "tozero",
-        hoverformat: "d",
-      },
+      xaxis: { ...STEP_AXIS },
       yaxis: {
         type: log ? "log" : "linear",
         ...(log ? { dtick: this.decadeStep(vm) } : {}),

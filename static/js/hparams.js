@@ -25,7 +25,7 @@ import {
   percent,
   shares,
 } from "./maps.js";
-import { CONFIG, INK, baseLayout } from "./plots.js";
+import { CONFIG, FRAMED_AXIS, INK, baseLayout } from "./plots.js";
 import { runRequest } from "./state.js";
 
 const AXIS_CELLS = [16, 24, 32, 48, 64, 96, 128];
@@ -521,16 +521,7 @@ export class HyperparameterMaps {
       type: a.log ? "log" : "linear",
       range: edges(values, a.log),
       autorange: false,
-      fixedrange: true,
-      showgrid: false,
-      zeroline: false,
-      ticks: "outside",
-      ticklen: 4,
-      tickcolor: "#c3c9d3",
-      linecolor: "#c3c9d3",
-      showline: true,
-      mirror: true,
-      tickfont: { size: 10 },
+      ...FRAMED_AXIS,
       exponentformat: "power",
     });
     return {

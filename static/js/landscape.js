@@ -7,6 +7,7 @@ import { fmt } from "./format.js";
 import {
   CONFIG,
   Drawer,
+  FRAMED_AXIS,
   INK,
   NO_REDRAW,
   baseLayout,
@@ -445,18 +446,7 @@ export class Landscape {
         },
       };
     }
-    const axis = {
-      showgrid: false,
-      zeroline: false,
-      ticks: "outside",
-      ticklen: 4,
-      tickcolor: "#c3c9d3",
-      linecolor: "#c3c9d3",
-      showline: true,
-      mirror: true,
-      fixedrange: true,
-      tickfont: { size: 10 },
-    };
+    const axis = FRAMED_AXIS;
     const box = this.box();
     return {
       ...common,

@@ -19,7 +19,7 @@ import { fmt } from "./format.js";
 import { readNumber } from "./helpers.js";
 import { leftOut } from "./maps.js";
 import { MODEL, MODELS } from "./models.js";
-import { CONFIG, INK, PALETTE, baseLayout } from "./plots.js";
+import { CONFIG, FRAMED_AXIS, INK, PALETTE, baseLayout } from "./plots.js";
 import { STATUS_TEXT } from "./runlist.js";
 import { LossScale, contourTrace } from "./scale.js";
 import { runRequest } from "./state.js";
@@ -35,18 +35,6 @@ const DEFAULT_MINI = 32;
 /** Paths of at most this many steps show a dot per step. */
 const MARKER_STEPS = 200;
 const ACCURACY_COLOR = "#667085";
-const AXIS = {
-  showgrid: false,
-  zeroline: false,
-  ticks: "outside",
-  ticklen: 4,
-  tickcolor: "#c3c9d3",
-  linecolor: "#c3c9d3",
-  showline: true,
-  mirror: true,
-  fixedrange: true,
-  tickfont: { size: 10 },
-};
 /** The panel's box for each field a 422 can name. */
 const FIELDS = { steps: "steps", seed: "seed", batch_size: "batchSize", dataset: "dataset" };
 
@@ -484,12 +472,12 @@ export class NetworkPanel {
       ...baseLayout(),
       margin: { l: 52, r: 8, t: 8, b: 40 },
       xaxis: {
-        ...AXIS,
+        ...FRAMED_AXIS,
         range: xr,
         autorange: false,
         title: title(`PC1 (${percentText(ev1)} of variance)`),
       },
-      yaxis: { ...AXIS, range: yr, autorange: false, title: title(`PC2 (${percentText(ev2)})`) },
+      yaxis: { ...FRAMED_AXIS, range: yr, autorange: false, title: title(`PC2 (${percentText(ev2)})`) },
       annotations: [
         pointLabel("start", r.path_a[0], r.path_b[0], xr, yr),
         pointLabel("end", r.path_a[end], r.path_b[end], xr, yr),

@@ -31,6 +31,30 @@ export const NO_REDRAW = {
   mode: "immediate",
 };
 
+/** Axes of a framed 2D map (landscape, network plane, hyperparameter map): ticks, no grid. */
+export const FRAMED_AXIS = {
+  showgrid: false,
+  zeroline: false,
+  ticks: "outside",
+  ticklen: 4,
+  tickcolor: "#c3c9d3",
+  linecolor: "#c3c9d3",
+  showline: true,
+  mirror: true,
+  fixedrange: true,
+  tickfont: { size: 10 },
+};
+
+/** The step axis of the charts beside the landscape. */
+export const STEP_AXIS = {
+  zeroline: false,
+  gridcolor: "#eef0f4",
+  linecolor: "#d5dae2",
+  tickfont: { size: 10 },
+  rangemode: "tozero",
+  hoverformat: "d",
+};
+
 export function baseLayout() {
   return {
     font: { family: FONT, size: 11, color: "#4a5466" },
