@@ -46,6 +46,8 @@ def _stopped(signum: int, frame: FrameType | None) -> None:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from app.server import uvicorn_options
+
     level = args.log_level.upper()
     # The app reads its settings from the environment, in this process and in every worker.
     os.environ["LOSSLAB_LOG_LEVEL"] = level
@@ -63,6 +65,7 @@ def _serve(args: argparse.Namespace) -> int:
             log_config=log_config(level),
             access_log=False,  # losslab.access logs every request instead
             timeout_graceful_shutdown=args.timeout_graceful_shutdown,
+            **uvicorn_options(Settings()),
         )
     except KeyboardInterrupt:
         return 130
@@ -196,6 +199,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InvalidInput as error:
         print(f"losslab: {'.'.join(map(str, error.loc))}: {error.message}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader went away (`losslab run ... | head`): stop quietly, as Unix tools do.
+        # Python would flush stdout again at exit and fail: point it at devnull first.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by the pipe
 
 
 if __name__ == "__main__":

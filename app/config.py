@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     """Hyperparameter maps: the most values per axis."""
     max_map_cell_steps: int = 256 * 256 * 500
     """cells × steps of one map request."""
+    max_blocking_map_seconds: float = 5.0
+    """Maps estimated to take longer are answered only by their /stream variant (progress)."""
+    max_plane_map_cells: int = 4096
+    """Maps on a network's plane: the most cells (each holds activations over the data set)."""
     max_map_fallback_cell_steps: int = 100_000
     """Hyperparameter maps of optimizers without a per-cell rule: one param group per cell."""
     max_network_steps: int = 5_000
@@ -43,11 +47,28 @@ class Settings(BaseSettings):
     """Grids of a network's loss plane: the most points per axis (each point is a forward
     pass over the data set)."""
     max_jobs: int = 2
-    """CPU-heavy jobs (maps, ensembles) at once across the server; more get 429."""
+    """CPU-heavy jobs (maps, ensembles, model landscapes, training) at once across the server;
+    more get 429."""
+    max_jobs_per_client: int = 1
+    """CPU-heavy jobs at once from one client (IP address); more get 429."""
     job_seconds: float = 60.0
     """Wall-clock limit of one CPU-heavy job."""
+    max_runs: int = 2
+    """Runs computing at once across the server (one CPU slice each); the rest wait their turn
+    in the fair run queue."""
+    max_runs_per_client: int = 16
+    """Runs in progress (computing or waiting) from one client (IP address); more get 429."""
+    max_waiting_runs: int = 256
+    """Runs waiting for a slice across the server; more get 429."""
+    queue_seconds: float = 10.0
+    """The longest a run waits for one slice before it is given up with 503."""
     run_seconds: float = 30.0
-    """Wall-clock limit of one run, streamed or not."""
+    """CPU-time limit of one run, streamed or not, its analysis included (503)."""
+    request_seconds: float = 10.0
+    """A request's headers and body must arrive within this time, or the connection is closed."""
+    max_ws_pending_bytes: int = 1_048_576
+    """A WebSocket whose unsent output (pongs included) exceeds this is closed: a client that
+    does not read cannot grow the server's memory."""
     torch_threads: int = 1
     """torch intra-op threads per process: requests run side by side, one core each."""
     cors_origins: list[str] = []

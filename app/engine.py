@@ -11,7 +11,15 @@ When a run ends early:
   axis (that frame is emitted, it is finite);
 - **converged**: after at least one step, both the gradient norm and the length of the last
   step are at most `sqrt(machine epsilon)` of the dtype (3.5e-4 in float32, 1.5e-8 in
-  float64): the point is stationary and the optimizer has stopped moving it.
+  float64): the point is stationary and the optimizer has stopped moving it. The gradient
+  judged is the loss's own (`true_grad` where a frame has it): with mini-batches the
+  full-data gradient, with noise or clipping the gradient before them. A batch whose own
+  gradient vanishes says nothing about the loss.
+
+A run is bounded in time: `Trajectory(config, time_limit, should_stop)` raises `RunTimeout`
+once the run has computed for `time_limit` seconds (time spent suspended between frames does
+not count) and `RunCancelled` once `should_stop()` is true. Both are checked before every
+step and inside every closure evaluation, so even one long LBFGS step stops in time.
 """
 
 from __future__ import annotations
@@ -34,6 +42,9 @@ Status = Literal["converged", "diverged", "max_steps"]
 DType = Literal["float32", "float64"]
 DTYPES: dict[str, torch.dtype] = {"float32": torch.float32, "float64": torch.float64}
 DIVERGENCE_SPAN_FACTOR = 100.0
+SCRATCH_STEP_SECONDS = 5.0
+"""The validation step (see `make_config`) may take this long (an LBFGS step on a costly
+formula can evaluate it a hundred times); longer is a RunTimeout."""
 
 
 class _FrameFields(TypedDict):
@@ -62,6 +73,41 @@ class RunTimeout(Exception):
     def __init__(self, seconds: float) -> None:
         super().__init__(f"the run exceeded the server's {seconds:g} s limit")
         self.seconds = seconds
+
+
+class RunCancelled(Exception):
+    """should_stop() asked a run to stop: its client left, or a newer run replaced it."""
+
+
+class RunClock:
+    """A run's compute-time budget and its stop signal, checked between and inside steps."""
+
+    def __init__(
+        self, time_limit: float | None, should_stop: Callable[[], bool] | None = None
+    ) -> None:
+        self.time_limit = time_limit
+        self.should_stop = should_stop
+        self.spent = 0.0
+        self._resumed: float | None = None
+
+    def resume(self) -> None:
+        self._resumed = time.perf_counter()
+
+    def pause(self) -> None:
+        if self._resumed is not None:
+            self.spent += time.perf_counter() - self._resumed
+            self._resumed = None
+
+    def elapsed(self) -> float:
+        running = 0.0 if self._resumed is None else time.perf_counter() - self._resumed
+        return self.spent + running
+
+    def check(self) -> None:
+        """Raise RunCancelled or RunTimeout when the run must stop now."""
+        if self.should_stop is not None and self.should_stop():
+            raise RunCancelled
+        if self.time_limit is not None and self.elapsed() > self.time_limit:
+            raise RunTimeout(self.time_limit)
 
 
 class InvalidRun(InvalidInput):
@@ -215,15 +261,23 @@ def _check_torch_accepts(config: RunConfig) -> None:
 
 
 def _scratch_step(config: RunConfig, hyperparameters: Mapping[str, Any]) -> None:
-    run = _Run(config, hyperparameters)
+    clock = RunClock(SCRATCH_STEP_SECONDS)
+    clock.resume()
+    run = _Run(config, hyperparameters, clock)
     run.step(run.evaluate().item())
 
 
 class _Run:
     """The torch objects of one run: the point, its optimizer, scheduler and noise source."""
 
-    def __init__(self, config: RunConfig, hyperparameters: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        config: RunConfig,
+        hyperparameters: Mapping[str, Any],
+        clock: RunClock | None = None,
+    ) -> None:
         self.config = config
+        self.clock = clock
         spec = config.optimizer
         param = torch.tensor(config.start, dtype=config.torch_dtype)
         self.param = param.reshape(spec.param_shape).requires_grad_()
@@ -275,6 +329,8 @@ class _Run:
     def evaluate(self) -> torch.Tensor:
         """zero_grad(); loss.backward(); then noise and clipping, as a torch user would."""
         param, config = self.param, self.config
+        if self.clock is not None:
+            self.clock.check()
         self.optimizer.zero_grad()
         loss = self.objective()
         loss.backward()
@@ -305,25 +361,41 @@ class _Run:
 
 
 class Trajectory:
-    """Iterating yields the frames of one run; `status` and `reason` are set when it ends."""
+    """Iterating yields the frames of one run; `status` and `reason` are set when it ends.
 
-    def __init__(self, config: RunConfig, time_limit: float | None = None) -> None:
+    `clock` bounds the run (see the module's docstring); iterating may raise RunTimeout or
+    RunCancelled. The iterator may be advanced from different threads, one at a time.
+    """
+
+    def __init__(
+        self,
+        config: RunConfig,
+        time_limit: float | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> None:
         self.config = config
-        self.time_limit = time_limit
+        self.clock = RunClock(time_limit, should_stop)
         self.status: Status | None = None
         self.reason = ""
 
     def __iter__(self) -> Iterator[Frame]:
+        clock = self.clock
+        clock.resume()
+        try:
+            for frame in self._frames():
+                clock.pause()
+                yield frame
+                clock.resume()
+        finally:
+            clock.pause()
+
+    def _frames(self) -> Iterator[Frame]:
         config = self.config
-        run = _Run(config, config.hyperparameters)
-        deadline = None if self.time_limit is None else time.monotonic() + self.time_limit
+        run = _Run(config, config.hyperparameters, self.clock)
         (xlo, xhi), (ylo, yhi) = config.bounds()
         tol = config.tolerance
         previous: tuple[float, float] | None = None
         for step in range(config.steps + 1):
-            if deadline is not None and step % 32 == 0 and time.monotonic() > deadline:
-                assert self.time_limit is not None
-                raise RunTimeout(self.time_limit)
             run.next_batch()
             loss = run.evaluate()
             frame = _frame(step, run.param, loss, run.optimizer)
@@ -343,7 +415,7 @@ class Trajectory:
                 self._end("diverged", f"the point left the divergence bound at step {step}")
                 return
             if previous is not None:
-                grad_norm = math.hypot(*frame["grad"])
+                grad_norm = math.hypot(*frame.get("true_grad", frame["grad"]))
                 moved = math.hypot(x - previous[0], y - previous[1])
                 if grad_norm <= tol and moved <= tol:
                     self._end(
@@ -424,9 +496,13 @@ def summarize(frames: Sequence[Frame], status: Status, reason: str) -> Summary:
     )
 
 
-def run(config: RunConfig, time_limit: float | None = None) -> tuple[Status, list[Frame], Summary]:
+def run(
+    config: RunConfig,
+    time_limit: float | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> tuple[Status, list[Frame], Summary]:
     """Run to the end: status, all frames and the summary."""
-    trajectory = Trajectory(config, time_limit)
+    trajectory = Trajectory(config, time_limit, should_stop)
     frames = list(trajectory)
     assert trajectory.status is not None
     return trajectory.status, frames, summarize(frames, trajectory.status, trajectory.reason)

@@ -3,8 +3,9 @@
 The text is parsed with `ast` and checked against a whitelist of node types; it is never
 given to eval or exec. Allowed: numbers, x, y, pi, e, + - * / **, unary minus, parentheses,
 and the functions in `FUNCTIONS`. Exponents must be constants of magnitude at most
-`MAX_EXPONENT`. Numbers become floats (integral exponents stay ints), so no arithmetic on
-constants can grow without bound. The compiled function walks the checked tree with the
+`MAX_EXPONENT`, and a constant negative base needs a whole one (else the value is complex).
+Numbers become floats (integral exponents stay ints), so no arithmetic on constants can
+grow without bound. The compiled function walks the checked tree with the
 same operators Python would use, so it equals the same expression written in Python over
 torch tensors (see `python_source`).
 """
@@ -89,8 +90,11 @@ def canonical(node: ast.expr) -> ast.expr:
         names = ", ".join(["x", "y", *CONSTANTS, *FUNCTIONS])
         raise FormulaError(f"unknown name {node.id!r}{_where(node)}; allowed: {names}")
     if isinstance(node, ast.BinOp) and type(node.op) in BINARY:
-        right = _exponent(node.right) if isinstance(node.op, ast.Pow) else canonical(node.right)
-        return ast.BinOp(canonical(node.left), node.op, right)
+        if isinstance(node.op, ast.Pow):
+            power = ast.BinOp(canonical(node.left), node.op, _exponent(node.right))
+            _check_real(power, node)
+            return power
+        return ast.BinOp(canonical(node.left), node.op, canonical(node.right))
     if isinstance(node, ast.UnaryOp) and type(node.op) in UNARY:
         return ast.UnaryOp(node.op, canonical(node.operand))
     if isinstance(node, ast.Call):
@@ -108,6 +112,30 @@ def canonical(node: ast.expr) -> ast.expr:
     if isinstance(node, ast.BinOp | ast.UnaryOp):
         raise FormulaError(f"only the operators + - * / ** may be used{_where(node)}")
     raise FormulaError(f"{type(node).__name__} is not allowed in a formula{_where(node)}")
+
+
+def _check_real(power: ast.BinOp, node: ast.expr) -> None:
+    """Refuse a constant negative base to a fractional power: Python's float ** makes it a
+    complex number (torch's a NaN), which no loss can be. Bases with x or y are left to the
+    finiteness check over the domain, since they may be negative only in places."""
+    assert isinstance(power.right, ast.Constant)
+    exponent = power.right.value
+    assert isinstance(exponent, int | float)  # `_exponent` keeps whole ones as ints
+    if isinstance(exponent, int) or any(
+        isinstance(n, ast.Name) and n.id in ("x", "y") for n in ast.walk(power.left)
+    ):
+        return
+    unused = torch.zeros((), dtype=torch.float64)  # the base holds neither x nor y
+    try:
+        base = _evaluator(power.left)(unused, unused)
+    except (ArithmeticError, RuntimeError, TypeError, ValueError):
+        return  # the finiteness check names the problem
+    value = float(base)
+    if value < 0:
+        raise FormulaError(
+            f"({value:g}) ** {exponent:g} is a complex number, not a real loss: a negative "
+            f"base needs a whole exponent{_where(node)}"
+        )
 
 
 def _depth(tree: ast.AST) -> int:

@@ -10,15 +10,20 @@ import torch
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES
 
 from app import engine
+from app.binary import BINARY_TYPES
 from app.config import Settings, get_settings
 from app.jobs import JobPool
 from app.middleware import BodySizeLimit, RequestLog, SecurityHeaders
-from app.routes import api, health, maps, pages, stream
+from app.routes import api, docs, health, maps, pages, stream
 from app.routes.errors import install_error_handlers
+from app.runqueue import RunQueue
 
+UNCOMPRESSED = (*DEFAULT_EXCLUDED_CONTENT_TYPES, *BINARY_TYPES)
 DESCRIPTION = """Real `torch.optim` optimizers stepping over 2D loss surfaces, frame by frame.
 See `GET /api/surfaces`, `GET /api/optimizers` and `POST /api/runs`."""
 
@@ -42,12 +47,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.ready = True
         yield
         app.state.shutting_down = True
+        # Worker threads are not daemons: every job must end for the process to exit.
+        app.state.jobs.cancel_all()
         await stream.close_all(app)
 
-    app = FastAPI(title="losslab", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="losslab",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # served by routes/docs.py, offline
+        redoc_url=None,
+    )
     # Routes read settings through the dependency: these settings are the ones they see.
     app.dependency_overrides[get_settings] = lambda: settings
-    app.state.jobs = JobPool(settings.max_jobs, settings.job_seconds)
+    app.state.jobs = JobPool(settings.max_jobs, settings.job_seconds, settings.max_jobs_per_client)
+    app.state.runs = RunQueue(
+        settings.max_runs,
+        settings.max_runs_per_client,
+        settings.max_waiting_runs,
+        settings.queue_seconds,
+    )
     app.state.ready = False
     app.state.shutting_down = False
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
@@ -58,6 +78,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["GET", "POST"],
             allow_headers=["content-type"],
         )
+    # Streams (SSE, binary records) are never compressed: each event must leave at once.
+    app.add_middleware(
+        GZipMiddleware, minimum_size=1024, compresslevel=6, exclude_content_types=UNCOMPRESSED
+    )
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestLog)
     install_error_handlers(app)
@@ -66,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(stream.router)
     app.include_router(maps.router)
     app.include_router(maps.network_router)
+    app.include_router(docs.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.ROOT / "static"), name="static")
     return app

@@ -59,16 +59,23 @@ from app.engine import RunConfig
 from app.errors import InvalidInput
 from app.hyperparameters import Hyperparameter
 from app.models import ModelSurface
+from app.network import NetworkSurface
 from app.optimizers import OPTIMIZERS, HyperparameterError, OptimizerSpec
 from app.surfaces import Surface
 
 MAX_STEPS = 10_000
 MAX_RESOLUTION = 256
 MAX_AXIS_CELLS = 128
-MAX_CELL_STEPS = 256 * 256 * 1000
+MAX_CELL_STEPS = 256 * 256 * 500
 # A parameter group per cell costs some 30 µs per cell and step (bench/bench_maps.py).
 MAX_FALLBACK_CELL_STEPS = 100_000
 PROGRESS_EVERY = 10
+# What one cell costs per step on one core, measured on the development machine (a batched
+# forward, backward and SGD step): analytic and formula surfaces, a model per data row, and
+# the network plane (a 2-16-16-2 MLP over its data set). They size the answers' time.
+ANALYTIC_CELL_STEP_SECONDS = 2e-8
+MODEL_ROW_CELL_STEP_SECONDS = 1.6e-8
+NETWORK_CELL_STEP_SECONDS = 8e-5
 MINIMUM_RADIUS_FRACTION = 0.01
 DIVERGED, UNDECIDED = -1, -2
 
@@ -182,7 +189,7 @@ def basin_map(
     return BasinMap(x=xs.tolist(), y=ys.tolist(), **_grids(ends, surface, resolution))
 
 
-def hyperparameter_map(
+def check_hyperparameter_map(
     surface: Surface,
     optimizer: OptimizerSpec,
     hyperparameters: Mapping[str, Any],
@@ -191,14 +198,14 @@ def hyperparameter_map(
     x_axis: Axis,
     y_axis: Axis,
     dtype: str = "float32",
-    progress: Callable[[float], None] | None = None,
-    should_stop: Callable[[], bool] | None = None,
     *,
     max_steps: int = MAX_STEPS,
     max_axis_cells: int = MAX_AXIS_CELLS,
     max_cell_steps: int = MAX_CELL_STEPS,
     max_fallback_cell_steps: int = MAX_FALLBACK_CELL_STEPS,
-) -> HyperparameterMap:
+) -> tuple[RunConfig, list[float], list[float]]:
+    """Everything a hyperparameter map refuses, checked before any work: the config of its
+    first corner (with the request's own values) and the axes' values."""
     if optimizer.name in HYPERPARAMETER_REFUSED:
         raise UnsupportedOptimizer(optimizer.name, frozenset(OPTIMIZERS) - HYPERPARAMETER_REFUSED)
     _check_surface(surface)
@@ -219,6 +226,32 @@ def hyperparameter_map(
         _run_config, surface, optimizer, start=start, steps=steps, dtype=dtype, max_steps=max_steps
     )
     config = _corner_configs(corner, optimizer, hyperparameters, (x_axis, xs), (y_axis, ys))
+    return config, xs, ys
+
+
+def hyperparameter_map(
+    surface: Surface,
+    optimizer: OptimizerSpec,
+    hyperparameters: Mapping[str, Any],
+    start: tuple[float, float],
+    steps: int,
+    x_axis: Axis,
+    y_axis: Axis,
+    dtype: str = "float32",
+    progress: Callable[[float], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    *,
+    max_steps: int = MAX_STEPS,
+    max_axis_cells: int = MAX_AXIS_CELLS,
+    max_cell_steps: int = MAX_CELL_STEPS,
+    max_fallback_cell_steps: int = MAX_FALLBACK_CELL_STEPS,
+) -> HyperparameterMap:
+    config, xs, ys = check_hyperparameter_map(
+        surface, optimizer, hyperparameters, start, steps, x_axis, y_axis, dtype,
+        max_steps=max_steps, max_axis_cells=max_axis_cells, max_cell_steps=max_cell_steps,
+        max_fallback_cell_steps=max_fallback_cell_steps,
+    )  # fmt: skip
+    cells = len(xs) * len(ys)
     base = _resolved(optimizer, config.hyperparameters)
     param = torch.tensor(config.start, dtype=config.torch_dtype).repeat(cells, 1)
     param.requires_grad_()
@@ -231,13 +264,20 @@ def hyperparameter_map(
     )
 
 
-def default_axes(optimizer: OptimizerSpec, n: int = 32) -> tuple[Axis, Axis]:
-    """lr on a log axis against momentum, or else against the first other numeric setting."""
+def default_axes(
+    optimizer: OptimizerSpec, n: int = 32, hyperparameters: Mapping[str, Any] | None = None
+) -> tuple[Axis, Axis]:
+    """lr on a log axis against momentum, or else against the first other numeric setting.
+
+    With `nesterov` on, momentum starts above 0: torch refuses Nesterov without momentum.
+    """
     others = [name for name in _numeric_names(optimizer) if name != "lr"]
     y_name = "momentum" if "momentum" in others else others[0]
     y_hp = optimizer.hyperparameter(y_name.partition(".")[0])
     y_lo, y_hi = y_hp.slider_min, y_hp.slider_max
     assert y_lo is not None and y_hi is not None
+    if y_name == "momentum" and (hyperparameters or {}).get("nesterov") and y_lo <= 0:
+        y_lo = (y_hi - y_lo) / (n - 1)
     return Axis("lr", 1e-4, 1.0, n, log=True), Axis(y_name, y_lo, y_hi, n, log=y_hp.log)
 
 
@@ -317,6 +357,19 @@ def _run_config(
         dtype=dtype,
         max_steps=max_steps,
     )
+
+
+def cell_step_seconds(surface: Surface) -> float:
+    """The estimated cost of one cell's step on `surface` (see the constants above)."""
+    if isinstance(surface, ModelSurface):
+        return MODEL_ROW_CELL_STEP_SECONDS * max(1, len(surface.data_x))
+    if isinstance(surface, NetworkSurface):
+        return NETWORK_CELL_STEP_SECONDS
+    return ANALYTIC_CELL_STEP_SECONDS
+
+
+def estimated_seconds(surface: Surface, cells: int, steps: int) -> float:
+    return cells * steps * cell_step_seconds(surface)
 
 
 def _check_surface(surface: Surface) -> None:

@@ -200,7 +200,7 @@ class NetworkSurface(Surface):
     """θ*'s accuracy on its training data."""
     training_seconds: float = 0.0
     explained_variance: tuple[float, ...] = ()
-    """PCA only: the fraction of the trajectory's squared length along d1 and d2."""
+    """PCA only: the fraction of the trajectory's variance (about its mean) along d1 and d2."""
     path: tuple[tuple[float, float], ...] = ()
     """PCA only: the training trajectory of θ* projected on the plane."""
 
@@ -361,13 +361,18 @@ def _filter_normalized(direction: Tensor, theta: Tensor) -> Tensor:
 
 
 def _pca_plane(thetas: Tensor, centre: Tensor) -> tuple[Tensor, Tensor, list[float]]:
-    """The top two principal directions (2, N_PARAMS) of θ_t − centre (not re-centred, as
-    Li et al.), the path's coordinates (T + 1, 2) along them and their explained variance.
+    """The top two principal directions (2, N_PARAMS) of the trajectory's offsets θ_t − centre,
+    the path's coordinates (T + 1, 2) along them and their explained variance ratios.
 
+    As in Li et al.'s code (`setup_PCA_directions`, which fits sklearn's PCA to the rows
+    θ_t − θ_final), the directions come from the matrix centred on its mean row, and the
+    ratios are each direction's share of the centred matrix's total variance. The path is
+    projected without centring (their `project_trajectory`), so `centre` sits at (0, 0).
     Signs are fixed so the path starts at a ≤ 0 and b ≤ 0: it then travels towards +a, +b.
     """
     m = (thetas - centre).double()
-    _, s, vh = torch.linalg.svd(m, full_matrices=False)
+    centred = m - m.mean(dim=0)
+    _, s, vh = torch.linalg.svd(centred, full_matrices=False)
     if vh.shape[0] < 2:  # a one-point path (diverged at once): any orthonormal pair will do
         vh, s = torch.eye(m.shape[1], dtype=m.dtype)[:2], torch.zeros(2, dtype=m.dtype)
     basis = vh[:2]
@@ -483,8 +488,8 @@ def _plane_surface(dataset: str, seed: int, directions: str) -> NetworkSurface:
         start = path[0]
         kind = (
             "the top two principal directions of the training trajectory θ_t − θ* (orthonormal, "
-            f"explaining {explained[0]:.0%} and {explained[1]:.0%} of it), so a and b are "
-            "distances in weight space; the default start is where training began, projected"
+            f"explaining {explained[0]:.0%} and {explained[1]:.0%} of its variance), so a and b "
+            "are distances in weight space; the default start is where training began, projected"
         )
     fn = PlaneLoss(theta, basis, x, labels)
     low, inside = _lowest_point(fn, domain)

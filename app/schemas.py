@@ -1,4 +1,4 @@
-"""Pydantic models of the HTTP contract (shared/API.md), and nothing else."""
+"""Pydantic models of the HTTP contract (docs/API.md), and nothing else."""
 
 from __future__ import annotations
 
@@ -343,19 +343,28 @@ class Outcome(BaseModel):
 
 
 class Curvature(BaseModel):
-    sharpness: list[float] = Field(description="largest Hessian eigenvalue at each frame")
-    min_eigenvalue: list[float] = Field(description="smallest Hessian eigenvalue at each frame")
+    steps: list[int] = Field(
+        description="the frame step of each value: every frame, or on model surfaces (where a "
+        "Hessian is a pass over the data) at most 1001 evenly spaced frames, first and last "
+        "included"
+    )
+    sharpness: list[float] = Field(description="largest Hessian eigenvalue at each of `steps`")
+    min_eigenvalue: list[float] = Field(
+        description="smallest Hessian eigenvalue at each of `steps`"
+    )
 
 
 class Stability(BaseModel):
     threshold: float | None = Field(
-        description="the sharpness above which the SGD family is unstable for these settings"
+        description="the sharpness above which the SGD family is unstable for these settings; "
+        "null where no such bound holds (other optimizers, or ascent with maximize)"
     )
     rule: str | None
     condition: str | None = Field(None, description='the condition alone: "lr·λ < 2(1+β)"')
     max_sharpness: float
     measured_contraction: float | None = Field(
-        description="per-step contraction of the distance to the reached minimum, measured"
+        description="per-step contraction of the distance to the reached minimum, measured: "
+        "the slope of a least-squares fit of log distance over the last half of the run"
     )
     predicted_contraction: float | None = Field(
         description="the same, predicted by the linear theory from the Hessian at the minimum"
@@ -414,15 +423,33 @@ class ValidationErrorOut(BaseModel):
     detail: list[ValidationIssue]
 
 
+class BusyOut(BaseModel):
+    """429: a limit on concurrent work was hit."""
+
+    detail: str
+    limit: str = Field(
+        description="the setting that refused it: max_jobs, max_jobs_per_client, "
+        "max_runs_per_client or max_waiting_runs (env LOSSLAB_ + its name in capitals)"
+    )
+
+
 RETRY_AFTER = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}}
 BUSY: dict[int | str, dict[str, Any]] = {
-    429: {"model": ErrorOut, "description": "every job slot is busy", "headers": RETRY_AFTER}
+    429: {
+        "model": BusyOut,
+        "description": "a limit on concurrent work was hit (`limit` names it)",
+        "headers": RETRY_AFTER,
+    }
 }
-"""`responses=` of a route whose work runs in the job pool."""
+"""`responses=` of a route whose work runs in the job pool or the run queue."""
 TOO_LONG: dict[int | str, dict[str, Any]] = {
-    503: {"model": ErrorOut, "description": "past the server's time limit", "headers": RETRY_AFTER}
+    503: {
+        "model": ErrorOut,
+        "description": "past the server's time limit, or waited too long for its turn",
+        "headers": RETRY_AFTER,
+    }
 }
-"""`responses=` of a route whose work has a wall-clock limit."""
+"""`responses=` of a route whose work has a time limit."""
 
 SSE_EVENT: dict[str, Any] = {
     "type": "object",

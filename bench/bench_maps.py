@@ -13,6 +13,9 @@
   optimizer looping over its 4096 groups), timed for a fraction of the steps and
   extrapolated (target: at least 20x faster); and the absolute time of the map.
 - For scale: a map of an optimizer without a per-cell rule (a parameter group per cell).
+- End to end (--end-to-end): the same basin map asked of a real `losslab serve` on 127.0.0.1,
+  from the request to the decoded answer in this process, as JSON (gzip or not) and as LLB1
+  (docs/API.md), against the bare batched loop timed here (target: LLB1 within 1.5x).
 
 Threads: 1, as the app runs them (LOSSLAB_TORCH_THREADS), unless --threads says otherwise.
 """
@@ -21,14 +24,17 @@ from __future__ import annotations
 
 import argparse
 import functools
+import json
 import random
 import statistics
 import time
 from collections.abc import Callable
 
+import httpx
 import torch
+from served import served
 
-from app import maps
+from app import binary, maps
 from app.maps import Axis
 from app.optimizers import get_optimizer
 from app.surfaces import get_surface
@@ -117,9 +123,49 @@ def fallback_map() -> maps.HyperparameterMap:
     return maps.hyperparameter_map(HIMMELBLAU, spec, {}, (0.0, 0.0), 100, lr, beta1)
 
 
+def end_to_end(repeats: int) -> None:
+    body = {
+        "surface": "himmelblau",
+        "optimizer": "Adam",
+        "hyperparameters": {"lr": 0.05},
+        "steps": STEPS,
+        "resolution": RESOLUTION,
+    }
+    points = starts()
+    print("\nend to end: the basin map above from `losslab serve`, decoded here")
+    blocking = {"LOSSLAB_MAX_BLOCKING_MAP_SECONDS": "60"}
+    with served(blocking) as (url, _), httpx.Client(timeout=120) as client:
+
+        def ask(headers: dict[str, str]) -> tuple[int, object]:
+            response = client.post(f"{url}/api/maps/basins", json=body, headers=headers)
+            response.raise_for_status()
+            wire = response.num_bytes_downloaded
+            if response.headers["content-type"] == binary.BINARY:
+                return wire, binary.unpack(response.content)
+            return wire, json.loads(response.content)
+
+        kinds = {
+            "JSON": {"accept-encoding": "identity"},
+            "JSON, gzip": {"accept-encoding": "gzip"},
+            "LLB1": {"accept": binary.BINARY, "accept-encoding": "identity"},
+        }
+        for name, headers in kinds.items():
+            size = ask(headers)[0]
+            bare, asked, ratio = paired(
+                functools.partial(bare_batched_adam, points, 0.05),
+                functools.partial(ask, headers),
+                repeats,
+            )
+            print(
+                f"  {name:10}: {asked:.2f}s, bare batched loop {bare:.2f}s: {ratio:.2f}x the "
+                f"bare loop; {size / 1e6:.2f} MB on the wire"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--end-to-end", action="store_true", help="also through a server")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--sample", type=int, default=200, help="cells timed one by one")
     args = parser.parse_args()
@@ -163,6 +209,8 @@ def main() -> None:
     print(
         f"\nfor scale, parameter groups in a map: Adamax 24x24 cells x 100 steps: {fallback:.2f}s"
     )
+    if args.end_to_end:
+        end_to_end(args.repeats)
 
 
 if __name__ == "__main__":

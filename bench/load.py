@@ -7,6 +7,9 @@ Starts `losslab serve` on 127.0.0.1, then at once
 Prints errors (must be 0), p50/p95 time to first frame, the 429 count and the server's peak
 RSS. Not a test: `make load` (LOAD_CLIENTS and LOAD_MAPS change the mix). Bounded to about a
 minute; exits 1 on any error.
+
+Every simulated user connects from 127.0.0.1, so the server's per-client limits are raised to
+its totals: the figures are those of 50 separate users.
 """
 
 from __future__ import annotations
@@ -15,10 +18,7 @@ import asyncio
 import json
 import os
 import random
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from served import served
 from websockets.asyncio.client import connect
 
 CLIENTS = int(os.environ.get("LOAD_CLIENTS", "50"))
@@ -143,13 +144,6 @@ def warm_up(url: str) -> float:
     return time.perf_counter() - started
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def peak_rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -164,36 +158,18 @@ def percentile(values: list[float], q: int) -> float:
 
 
 def main() -> int:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    losslab = Path(sys.executable).with_name("losslab")
-    server = subprocess.Popen(
-        [str(losslab), "serve", "--port", str(port), "--log-level", "warning"],
-        env=os.environ | {"LOSSLAB_RUN_SECONDS": "30"},
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit("losslab serve did not start")
-            time.sleep(0.1)
+    limits = {
+        "LOSSLAB_RUN_SECONDS": "30",
+        "LOSSLAB_MAX_RUNS_PER_CLIENT": str(CLIENTS * 2),
+        "LOSSLAB_MAX_JOBS_PER_CLIENT": "2",
+    }
+    with served(limits) as (url, server):
         cold = warm_up(url)
         started = time.perf_counter()
         tally = asyncio.run(load(url))
         elapsed = time.perf_counter() - started
         healthz = httpx.get(f"{url}/healthz", timeout=5).status_code
         rss = peak_rss_mib(server.pid)
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
     timings = sorted(tally.first_frame)
     print(f"{CLIENTS} WebSocket clients x {CHANGES} live changes, {MAP_REQUESTS} map requests")

@@ -4,20 +4,37 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
+from app.config import Settings
 from app.main import create_app
+from tests.servers import make_app
 
 
 @pytest.fixture(scope="session")
 def client() -> Iterator[TestClient]:
     with TestClient(create_app()) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def make_client() -> Iterator[Callable[..., TestClient]]:
+    """Build a started app with these settings; every client is closed afterwards."""
+    clients: list[TestClient] = []
+
+    def make(settings: Settings | None = None, **options: Any) -> TestClient:
+        client = TestClient(make_app(settings or Settings()), **options)
+        clients.append(client.__enter__())
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
 
 
 def _reject_constant(name: str) -> Any:

@@ -25,6 +25,7 @@ from fastapi import FastAPI
 
 from app.config import Settings, get_settings
 from app.main import create_app
+from app.server import uvicorn_options
 
 LOSSLAB = Path(sys.executable).with_name("losslab")
 
@@ -69,7 +70,10 @@ def serve_in_thread(app: FastAPI) -> Iterator[tuple[str, ThreadServer]]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = ThreadServer(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", **uvicorn_options(get_settings())
+    )
+    server = ThreadServer(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:

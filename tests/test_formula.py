@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.formula import compile_formula
+from app.formula import FormulaError, compile_formula, formula_surface
 from tests.conftest import strict_json
 
 HOSTILE = [
@@ -218,9 +218,72 @@ expressions = st.recursive(_leaf(), _extend, max_leaves=8)
 @given(expressions)
 def test_accepted_formulas_equal_the_same_expression_in_torch(expression: Expression) -> None:
     text, direct = expression
-    fn = compile_formula(text)
     points = torch.tensor([[0.3, -1.7], [2.2, 0.9], [-1.1, -0.4]], dtype=torch.float64)
-    got = fn(points)
-    expected = torch.as_tensor(direct(points[:, 0], points[:, 1]), dtype=torch.float64)
+    try:
+        value = direct(points[:, 0], points[:, 1])
+    except ZeroDivisionError:  # a constant part such as pi / (pi - pi): refused, not run
+        with pytest.raises(FormulaError, match="divides by zero"):
+            formula_surface(text)
+        return
+    got = compile_formula(text)(points)
+    expected = torch.as_tensor(value, dtype=torch.float64)
     expected = expected.expand(got.shape) if expected.dim() == 0 else expected
     torch.testing.assert_close(got, expected, rtol=0, atol=0, equal_nan=True)
+
+
+COMPLEX = [
+    "(-1)**0.5 + x**2 + y**2",  # the audit's case
+    "(-8) ** -0.5 * x",
+    "(1 - 2) ** 1.5 + x",
+    "(-pi) ** 0.25 + y",
+    "x + sin(4) ** 0.5",  # sin(4) < 0: the constant base is a tensor, torch would give NaN
+    "x + ((-1) ** 0.5) ** 2",  # squaring it back does not make the formula real
+    "x + 2j",  # complex literals
+    "1j * x**2",
+]
+
+
+@pytest.mark.parametrize("formula", COMPLEX)
+def test_complex_valued_formulas_are_refused_as_the_formula(formula: str) -> None:
+    with pytest.raises(FormulaError) as raised:
+        formula_surface(formula)
+    assert raised.value.loc == ("surface", "formula")
+    assert "complex" in raised.value.message or "only numbers" in raised.value.message
+
+
+@pytest.mark.parametrize(
+    ("path", "extra"),
+    [
+        ("/api/runs", {"optimizer": "Adam", "steps": 20}),
+        ("/api/runs/stream", {"optimizer": "Adam", "steps": 20}),
+        ("/api/runs/script", {"optimizer": "Adam", "steps": 20}),
+        ("/api/maps/basins", {"optimizer": "Adam", "steps": 20, "resolution": 4}),
+        ("/api/maps/hyperparameters", {"optimizer": "SGD", "steps": 20}),
+    ],
+)
+def test_a_complex_formula_is_a_422_on_every_route(
+    client: TestClient, path: str, extra: dict[str, Any]
+) -> None:
+    response = client.post(path, json={"surface": {"formula": COMPLEX[0]}, **extra})
+    assert response.status_code == 422, response.text
+    detail = strict_json(response.text)["detail"][0]
+    assert detail["loc"] == ["body", "surface", "formula"]
+    assert "(-1) ** 0.5 is a complex number" in detail["msg"]
+    custom = client.post("/api/surfaces/custom", json={"formula": COMPLEX[0]})
+    assert custom.status_code == 422
+    assert strict_json(custom.text)["detail"][0]["loc"] == ["body", "surface", "formula"]
+
+
+@pytest.mark.parametrize(
+    ("formula", "value"),
+    [
+        ("(-1)**2 * x**2", 4.0),  # a whole exponent keeps a negative base real
+        ("(-2)**-1 + x**2", 3.5),
+        ("(-0.0)**0.5 + x**2", 4.0),
+        ("2**0.5 + x**2", math.sqrt(2) + 4),
+        ("-1 ** 0.5 + x**2", 3.0),  # −(1 ** 0.5): the power binds tighter
+    ],
+)
+def test_real_powers_of_constants_stay_allowed(formula: str, value: float) -> None:
+    fn = formula_surface(formula).fn
+    assert fn(torch.tensor([2.0, 0.0], dtype=torch.float64)).item() == pytest.approx(value)

@@ -172,3 +172,47 @@ def test_bad_models_get_422(client: TestClient, surface: dict[str, Any], loc: li
     response = client.post("/api/runs", json={"surface": surface, "optimizer": "SGD"})
     assert response.status_code == 422, response.text
     assert strict_json(response.text)["detail"][0]["loc"][: len(loc)] == loc
+
+
+def test_a_stochastic_run_is_not_converged_where_only_its_sample_is_flat(
+    client: TestClient,
+) -> None:
+    # Each sample below has zero gradient somewhere the full data set does not: with one
+    # sample per step a vanishing batch gradient says nothing about the loss.
+    for data, start in (
+        ({"x": [1, 2, 3, 4], "y": [1, 2, 10, -5]}, [1.0, 0.0]),  # sample (1, 1) fits w=1, b=0
+        ({"x": [0, 0, 0, 5], "y": [3, 3, 3, 0]}, [0.0, 3.0]),  # 3 of 4 samples fit b=3
+    ):
+        surface = {"model": "linear_regression", "dataset": data, "batch_size": 1, "seed": 0}
+        request = {
+            "surface": surface,
+            "optimizer": "SGD",
+            "hyperparameters": {"lr": 0.01},
+            "start": start,
+            "steps": 50,
+            "dtype": "float64",
+        }
+        run = strict_json(client.post("/api/runs", json=request).text)
+        first_zero = [f for f in run["frames"] if f["grad"] == [0.0, 0.0]]
+        assert first_zero, "the case must put a sample with zero gradient in some batch"
+        assert run["status"] == "max_steps", run["summary"]["reason"]
+        # The full-data gradient, which convergence is judged on, is far from zero there.
+        assert max(abs(g) for g in first_zero[0]["true_grad"]) > 0.1
+
+
+def test_a_stochastic_run_converges_where_the_full_gradient_vanishes(client: TestClient) -> None:
+    # Every sample lies on y = 2x + 1, so each batch's gradient vanishes at the full minimum.
+    data = {"x": [0, 1, 2, 3], "y": [1, 3, 5, 7]}
+    surface = {"model": "linear_regression", "dataset": data, "batch_size": 1, "seed": 0}
+    request = {
+        "surface": surface,
+        "optimizer": "SGD",
+        "hyperparameters": {"lr": 0.05},
+        "start": [0.0, 0.0],
+        "steps": 3000,
+        "dtype": "float64",
+    }
+    run = strict_json(client.post("/api/runs", json=request).text)
+    assert run["status"] == "converged"
+    last = run["frames"][-1]
+    assert abs(last["x"] - 2) < 1e-6 and abs(last["y"] - 1) < 1e-6

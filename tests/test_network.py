@@ -5,6 +5,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 from torch import Tensor, nn
@@ -16,6 +17,7 @@ from app.network import (
     DATASETS,
     NetworkSurface,
     NetworkTraining,
+    _pca_plane,
     init_theta,
     make_dataset,
     plane_surface,
@@ -114,6 +116,34 @@ def test_pca_plane_is_orthonormal_and_holds_the_path_of_training() -> None:
     assert all(alo < a < ahi and blo < b < bhi for a, b in surface.path)
 
 
+def test_pca_plane_centres_the_trajectory_as_sklearn_pca_does() -> None:
+    """Against numpy: the eigenvectors of the trajectory's covariance (rows θ_t − θ_T about
+    their mean) and their share of its trace, which is what sklearn's PCA answers; the path
+    is projected without centring, so θ_T sits at (0, 0)."""
+    generator = torch.Generator().manual_seed(3)
+    # A drifting, curving walk in 12 dimensions: its offsets from the end have a large mean.
+    steps = torch.randn(40, 12, generator=generator, dtype=torch.float64) * 0.1
+    steps[:, 0] += 1.0
+    steps[:, 1] += torch.linspace(-1, 1, 40, dtype=torch.float64)
+    thetas = torch.cumsum(steps, dim=0)
+    basis, coords, explained = _pca_plane(thetas, thetas[-1])
+
+    offsets = (thetas - thetas[-1]).numpy()
+    centred = offsets - offsets.mean(axis=0)
+    variances, vectors = np.linalg.eigh(centred.T @ centred / (len(offsets) - 1))
+    order = np.argsort(variances)[::-1][:2]
+    expected = vectors[:, order].T
+    for found, want in zip(basis.numpy(), expected, strict=True):
+        assert abs(float(found @ want)) == pytest.approx(1.0, abs=1e-9)  # same line
+    assert explained == pytest.approx(list(variances[order] / variances.sum()), rel=1e-9)
+    assert torch.allclose(coords, (thetas - thetas[-1]) @ basis.T)
+    assert coords[-1].tolist() == [0.0, 0.0]
+    assert coords[0, 0] <= 0 and coords[0, 1] <= 0
+    # Without centring the first direction would be the mean offset's, not the spread's.
+    uncentred = np.linalg.svd(offsets, full_matrices=False)[2][0]
+    assert abs(float(basis[0].numpy() @ uncentred)) < 0.999
+
+
 def test_marked_minimum_is_near_the_trained_weights_and_lowest_on_the_grid() -> None:
     surface = moons()
     (minimum,) = surface.minima
@@ -181,10 +211,11 @@ def test_training_matches_the_torch_loop_and_its_own_pca_plane() -> None:
     assert result.status == "max_steps" and result.steps_taken == steps
     assert len(result.path_a) == len(result.path_b) == len(result.accuracy) == steps + 1
     assert (result.path_a[-1], result.path_b[-1]) == (0.0, 0.0)
-    # PCA by hand: directions of θ_t − θ_T, signed so that the path starts at a, b ≤ 0.
+    # PCA by hand: directions of θ_t − θ_T about their mean (as sklearn's PCA in Li et al.'s
+    # code), signed so that the path starts at a, b ≤ 0; the path itself is not centred.
     final = thetas[-1].double()
     m = torch.stack(thetas).double() - final
-    basis = torch.linalg.svd(m, full_matrices=False).Vh[:2]
+    basis = torch.linalg.svd(m - m.mean(dim=0), full_matrices=False).Vh[:2]
     basis *= torch.where(m[0] @ basis.T > 0, -1.0, 1.0)[:, None]
     coords = m @ basis.T
     assert torch.allclose(torch.tensor(result.path_a, dtype=torch.float64), coords[:, 0], atol=1e-4)

@@ -7,7 +7,7 @@ import logging
 import re
 import subprocess
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -34,21 +34,6 @@ REFERENCE: dict[str, Any] = {
 }
 
 
-@pytest.fixture
-def make_client() -> Iterator[Callable[..., TestClient]]:
-    """Build a started app with these settings; every client is closed afterwards."""
-    clients: list[TestClient] = []
-
-    def make(settings: Settings | None = None, **options: Any) -> TestClient:
-        client = TestClient(make_app(settings or Settings()), **options)
-        clients.append(client.__enter__())
-        return client
-
-    yield make
-    for client in clients:
-        client.__exit__(None, None, None)
-
-
 # Probes
 
 
@@ -58,6 +43,7 @@ def test_healthz_and_readyz(client: TestClient) -> None:
     assert ready.status_code == 200
     assert ready.json()["status"] == "ready"
     assert ready.json()["jobs"] == {"slots": 2, "active": 0, "seconds": 60.0}
+    assert ready.json()["runs"] == {"slots": 2, "running": 0, "waiting": 0, "clients": 0}
 
 
 def test_readyz_is_503_before_startup_and_while_shutting_down() -> None:
@@ -106,11 +92,15 @@ def test_security_headers_on_every_answer(
 
 
 def test_the_page_runs_under_its_policy(client: TestClient) -> None:
-    """script-src 'self' blocks inline scripts: every script of the page is a same-origin file."""
+    """script-src 'self' blocks inline scripts: every script of the page is a same-origin file
+    (the inlined boot data is JSON, which the browser never executes)."""
     page = client.get("/").text
     scripts = re.findall(r"<script\b([^>]*)>(.*?)</script>", page, re.S)
     assert scripts
     for attributes, inline in scripts:
+        if 'type="application/json"' in attributes:
+            json.loads(inline)  # data, not code: the policy never runs it
+            continue
         assert inline.strip() == ""
         source = re.search(r'src="([^"]+)"', attributes)
         assert source is not None and source.group(1).startswith("/")
@@ -246,7 +236,10 @@ def test_a_job_route_answers_429_with_retry_after(make_client: Callable[..., Tes
     busy = client.post("/test/job")
     assert busy.status_code == 429
     assert int(busy.headers["retry-after"]) >= 1
-    assert busy.json() == {"detail": "every job slot is busy; try again shortly"}
+    assert busy.json() == {
+        "detail": "every job slot is busy (0 at once, LOSSLAB_MAX_JOBS); try again shortly",
+        "limit": "max_jobs",
+    }
 
 
 def test_ensembles_answer_429_when_the_job_pool_is_full(
@@ -265,11 +258,12 @@ def test_ensembles_answer_429_when_the_job_pool_is_full(
 def test_a_map_stream_that_loses_the_race_for_a_slot_says_so(
     make_client: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("app.routes.maps._reserve", lambda pool: None)  # another took the slot
     client = make_client(raise_server_exceptions=False)
     app = client.app
     assert isinstance(app, FastAPI)
     app.state.jobs = JobPool(0, 60.0)
+    # The route looked while a slot was free; another request took it before the job began.
+    monkeypatch.setattr(app.state.jobs, "check", lambda client="": None)
     body = {"surface": "bowl", "optimizer": "SGD", "steps": 10, "resolution": 4}
     response = client.post("/api/maps/basins/stream", json=body)
     assert "event: error" in response.text
@@ -279,14 +273,17 @@ def test_a_run_past_the_wall_clock_limit_answers_503(
     make_client: Callable[..., TestClient],
 ) -> None:
     client = make_client(Settings(run_seconds=0.0))
-    response = client.post("/api/runs", json=LONG_RUN)
-    assert response.status_code == 503
-    assert int(response.headers["retry-after"]) >= 1
-    assert response.json() == {"detail": "the run exceeded the server's 0 s limit"}
+    for path in ("/api/runs", "/api/runs/stream"):  # past the limit before the first frame
+        response = client.post(path, json=LONG_RUN)
+        assert response.status_code == 503
+        assert int(response.headers["retry-after"]) >= 1
+        assert response.json() == {"detail": "the run exceeded the server's 0 s limit"}
 
+    client = make_client(Settings(run_seconds=0.2))
     stream = client.post("/api/runs/stream", json=LONG_RUN)
     assert stream.status_code == 200  # the limit is met after the answer began
     events = [block.split("\n") for block in stream.text.strip().split("\n\n")]
+    assert events[0][0] == "event: frames"
     assert events[-1][0] == "event: error"
     assert "limit" in json.loads(events[-1][1].removeprefix("data: "))["detail"]
 

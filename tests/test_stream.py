@@ -8,8 +8,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from app import runner
 from app.engine import Frame, Trajectory
-from app.routes import stream
 from tests.conftest import strict_json
 
 REQUEST: dict[str, Any] = {
@@ -180,7 +180,7 @@ def settled_count(ping: Callable[[], object]) -> int:
 def test_ws_disconnect_stops_the_servers_work(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(stream, "Trajectory", CountingTrajectory)
+    monkeypatch.setattr(runner, "Trajectory", CountingTrajectory)
     CountingTrajectory.produced = 0
     with client.websocket_connect("/ws/runs") as ws:
         ws.send_text(json.dumps({"type": "run", "run_id": "a", **LONG}))
@@ -191,7 +191,7 @@ def test_ws_disconnect_stops_the_servers_work(
 def test_sse_disconnect_stops_the_servers_work(
     live_server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(stream, "Trajectory", CountingTrajectory)
+    monkeypatch.setattr(runner, "Trajectory", CountingTrajectory)
     CountingTrajectory.produced = 0
     with httpx.Client(base_url=live_server) as http:
         with http.stream("POST", "/api/runs/stream", json=LONG) as response:

@@ -221,3 +221,29 @@ def test_momentum_escapes_the_shallow_well(dtype: torch.dtype, lr_factor: float)
     _, momentum_loss = settled_in(descend(surface, lr, momentum=0.9, dtype=dtype))
     assert plain_kind == "local"
     assert momentum_loss < plain_loss
+
+
+def test_ackley_lists_one_local_minimum_near_each_integer_point() -> None:
+    surface = get_surface("ackley")
+    local = [(m.x, m.y) for m in surface.minima if m.kind == "local"]
+    lattice = {(a, b) for a in range(-5, 6) for b in range(-5, 6)} - {(0, 0)}
+    assert {(round(x), round(y)) for x, y in local} == lattice and len(local) == len(lattice)
+    assert all(math.dist((x, y), (round(x), round(y))) < 0.05 for x, y in local)
+
+    # Independently on the axis y = 0 (a mirror line, so the minimum near (1, 0) lies on it):
+    # f(x, 0) = −20·exp(−0.2·x/√2) − exp((cos 2πx + 1)/2) + e + 20 for x > 0, whose derivative
+    # 2√2·exp(−0.2·x/√2) + π·sin(2πx)·exp((cos 2πx + 1)/2) changes sign once near x = 1.
+    def slope(x: float) -> float:
+        waves = math.exp((math.cos(2 * math.pi * x) + 1) / 2)
+        return (
+            2 * math.sqrt(2) * math.exp(-0.2 * x / math.sqrt(2))
+            + math.pi * math.sin(2 * math.pi * x) * waves
+        )
+
+    lo, hi = 0.8, 1.2
+    assert slope(lo) < 0 < slope(hi)
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if slope(mid) < 0 else (lo, mid)
+    x, y = min(local, key=lambda p: math.dist(p, (1.0, 0.0)))
+    assert x == pytest.approx(lo, abs=1e-12) and abs(y) < 1e-12

@@ -1,22 +1,20 @@
 """The JSON API: surfaces (built-in, formula, model), optimizers, schedulers, presets and runs
-(whole, as a script, as an ensemble), per shared/API.md."""
+(whole, as a script, as an ensemble), per docs/API.md."""
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import replace
 from functools import lru_cache
-from typing import Annotated, Any
-from uuid import uuid4
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from app import engine
-from app.analysis import analyze
 from app.config import Settings, SettingsDep
 from app.engine import InvalidRun, RunConfig
 from app.formula import formula_surface
@@ -26,6 +24,9 @@ from app.models import model_surface, parse_csv
 from app.network import plane_surface
 from app.optimizers import OPTIMIZERS, OptimizerSpec
 from app.presets import get_presets
+from app.routes.clients import client_id
+from app.runner import run_whole
+from app.runqueue import RunQueue
 from app.schedulers import SCHEDULERS, SchedulerSpec, make_scheduler
 from app.schemas import (
     BUSY,
@@ -49,6 +50,7 @@ from app.script import render_script
 from app.surfaces import SURFACES, Surface, UnknownSurface, get_surface
 
 router = APIRouter(prefix="/api", tags=["api"])
+T = TypeVar("T")
 
 
 def surface_out(surface: Surface) -> dict[str, Any]:
@@ -119,25 +121,32 @@ async def list_surfaces() -> Any:
 @router.get("/surfaces/{name}/grid", response_model=Grid)
 async def surface_grid(
     name: str,
+    http: Request,
     settings: SettingsDep,
-    resolution: Annotated[int, Query(ge=2, description="points per axis (2..400)")] = 100,
+    resolution: Annotated[
+        int, Query(ge=2, description="points per axis (2..LOSSLAB_MAX_GRID_RESOLUTION, 400)")
+    ] = 100,
 ) -> Response:
     if name not in SURFACES:
         raise HTTPException(404, UnknownSurface(name).message)
-    if resolution > settings.max_grid_resolution:
-        limit = settings.max_grid_resolution
-        raise RequestValidationError(
-            [
-                {
-                    "loc": ("query", "resolution"),
-                    "msg": f"Input should be less than or equal to {limit}",
-                    "type": "less_than_equal",
-                    "input": resolution,
-                }
-            ]
-        )
-    body = await run_in_threadpool(_grid_body, name, resolution)
+    _check_resolution(resolution, settings.max_grid_resolution)
+    body = await in_queue(http, lambda: _grid_body(name, resolution))
     return Response(body, media_type="application/json")
+
+
+def _check_resolution(resolution: int, limit: int, what: str = "a grid") -> None:
+    if resolution > limit:
+        raise RequestValidationError(
+            [{"loc": ("query", "resolution"), "type": "less_than_equal", "input": resolution,
+              "msg": f"{what}'s resolution must be at most {limit}"}]
+        )  # fmt: skip
+
+
+async def in_queue(http: Request, fn: Callable[[], T]) -> T:
+    """`fn()` as one slice of the fair run queue, on a ticket of the asking client."""
+    queue: RunQueue = http.app.state.runs
+    with queue.ticket(client_id(http)) as ticket:
+        return await queue.slice(ticket, fn)
 
 
 @router.get("/optimizers", response_model=list[OptimizerOut])
@@ -194,18 +203,6 @@ def build_config(request: RunRequest, settings: Settings) -> RunConfig:
     )
 
 
-def _run(request: RunRequest, settings: Settings) -> dict[str, Any]:
-    config = build_config(request, settings)
-    status, frames, summary = engine.run(config, settings.run_seconds)
-    return {
-        "run_id": uuid4().hex,
-        "status": status,
-        "frames": frames,
-        "summary": summary.as_dict(),
-        "analysis": analyze(config, frames, status),
-    }
-
-
 def scheduler_out(spec: SchedulerSpec) -> dict[str, Any]:
     return {
         "name": spec.name,
@@ -233,13 +230,18 @@ def _described(body: CustomSurface | ModelSurfaceIn, resolution: int) -> dict[st
     }
 
 
-@router.post("/surfaces/custom", response_model=CustomSurfaceOut)
+GridResolution = Annotated[
+    int, Query(ge=2, description="points per axis (2..LOSSLAB_MAX_GRID_RESOLUTION, 400)")
+]
+
+
+@router.post("/surfaces/custom", response_model=CustomSurfaceOut, responses=BUSY | TOO_LONG)
 async def custom_surface(
-    body: CustomSurface,
-    resolution: Annotated[int, Query(ge=2, le=400, description="points per axis")] = 100,
+    body: CustomSurface, http: Request, settings: SettingsDep, resolution: GridResolution = 100
 ) -> Any:
     """Check a formula and answer its surface description and grid."""
-    return await run_in_threadpool(_described, body, resolution)
+    _check_resolution(resolution, settings.max_grid_resolution)
+    return await in_queue(http, lambda: _described(body, resolution))
 
 
 @router.post("/surfaces/model", response_model=CustomSurfaceOut, responses=BUSY | TOO_LONG)
@@ -247,7 +249,7 @@ async def model_landscape(
     body: ModelSurfaceIn,
     request: Request,
     settings: SettingsDep,
-    resolution: Annotated[int, Query(ge=2, le=400, description="points per axis")] = 100,
+    resolution: GridResolution = 100,
 ) -> Any:
     """A model's loss landscape over its two parameters: description and grid.
 
@@ -255,14 +257,12 @@ async def model_landscape(
     first use), so it runs in the job pool with its own resolution limit.
     """
     if body.model != "mlp_plane":
-        return await run_in_threadpool(_described, body, resolution)
-    limit = settings.max_plane_resolution
-    if resolution > limit:
-        raise RequestValidationError(
-            [{"loc": ("query", "resolution"), "type": "less_than_equal", "input": resolution,
-              "msg": f"a network plane's resolution must be at most {limit}"}]
-        )  # fmt: skip
-    return await request.app.state.jobs.run(lambda job: _described(body, resolution))
+        _check_resolution(resolution, settings.max_grid_resolution)
+        return await in_queue(request, lambda: _described(body, resolution))
+    _check_resolution(resolution, settings.max_plane_resolution, "a network plane")
+    return await request.app.state.jobs.run(
+        lambda job: _described(body, resolution), client_id(request)
+    )
 
 
 @router.post(
@@ -282,7 +282,7 @@ async def parse_dataset(request: Request) -> Any:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InvalidRun(("dataset",), "the CSV must be UTF-8 text") from None
-    return parse_csv(text)
+    return await in_queue(request, lambda: parse_csv(text))
 
 
 @router.get("/presets", response_model=list[Preset])
@@ -290,10 +290,19 @@ async def list_presets() -> Any:
     return get_presets()
 
 
-@router.post("/runs", response_model=Run, responses=TOO_LONG)
-async def create_run(request: RunRequest, settings: SettingsDep) -> Response:
-    """Run an optimizer to the end and answer with every frame."""
-    return JSONResponse(await run_in_threadpool(_run, request, settings))
+@router.post("/runs", response_model=Run, responses=BUSY | TOO_LONG)
+async def create_run(request: RunRequest, http: Request, settings: SettingsDep) -> Response:
+    """Run an optimizer to the end and answer with every frame.
+
+    The run computes in slices of the fair run queue and stops when the client leaves.
+    """
+    queue: RunQueue = http.app.state.runs
+    with queue.ticket(client_id(http)) as ticket:
+        run = await run_whole(
+            queue, ticket, lambda: build_config(request, settings), settings.run_seconds,
+            settings.max_steps + 1, http.is_disconnected,
+        )  # fmt: skip
+    return JSONResponse(run)
 
 
 def _script(request: RunRequest, settings: Settings) -> str:
@@ -307,11 +316,15 @@ def _script(request: RunRequest, settings: Settings) -> str:
 @router.post(
     "/runs/script",
     response_class=PlainTextResponse,
-    responses={200: {"content": {"text/x-python": {"schema": {"type": "string"}}}}},
+    responses={200: {"content": {"text/x-python": {"schema": {"type": "string"}}}}}
+    | BUSY
+    | TOO_LONG,
 )
-async def run_script(request: RunRequest, settings: SettingsDep) -> PlainTextResponse:
+async def run_script(
+    request: RunRequest, http: Request, settings: SettingsDep
+) -> PlainTextResponse:
     """A standalone Python script, torch only, that reproduces this run frame for frame."""
-    text = await run_in_threadpool(_script, request, settings)
+    text = await in_queue(http, lambda: _script(request, settings))
     return PlainTextResponse(text, media_type="text/x-python")
 
 
@@ -329,11 +342,13 @@ def _ensemble(request: EnsembleRequest, settings: Settings, job: Job) -> dict[st
     assert base.noise is not None
     runs = []
     for member in range(request.members):
-        if job.should_stop():
-            raise JobTimeout(settings.job_seconds)
         seed = (base.noise.seed + member) % 2**63
         config = replace(base, noise=engine.Noise(base.noise.std, seed))
-        status, frames, summary = engine.run(config)
+        try:
+            # The job's limit binds every member, each checked before every step.
+            status, frames, summary = engine.run(config, should_stop=job.should_stop)
+        except engine.RunCancelled:
+            raise JobTimeout(settings.job_seconds) from None
         runs.append(
             {
                 "seed": seed,
@@ -357,4 +372,5 @@ async def run_ensemble(request: EnsembleRequest, http: Request, settings: Settin
     A CPU-heavy job: it runs in the server's bounded job pool.
     """
     pool = http.app.state.jobs
-    return JSONResponse(await pool.run(lambda job: _ensemble(request, settings, job)))
+    job = await pool.run(lambda job: _ensemble(request, settings, job), client_id(http))
+    return JSONResponse(job)

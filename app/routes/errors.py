@@ -8,13 +8,14 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic.json_schema import models_json_schema
 
-from app.engine import RunTimeout
+from app.engine import RunCancelled, RunTimeout
 from app.errors import InvalidInput
 from app.jobs import Busy, JobTimeout
 from app.middleware import SecurityHeaders
+from app.runqueue import QueueTimeout
 from app.schemas import ErrorOut, ValidationErrorOut
 
 log = logging.getLogger("losslab")
@@ -61,11 +62,17 @@ async def _request_validation(request: Request, exc: Exception) -> JSONResponse:
 async def _busy(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, Busy)
     headers = {"Retry-After": str(exc.retry_after)}
-    return JSONResponse({"detail": str(exc)}, status_code=429, headers=headers)
+    body = {"detail": str(exc), "limit": exc.limit}
+    return JSONResponse(body, status_code=429, headers=headers)
 
 
 async def _too_long(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "5"})
+
+
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    # Nobody reads this answer: the client left, and its run stopped at the next slice.
+    return Response(status_code=499)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -81,7 +88,7 @@ def _error(description: str, model: str) -> dict[str, Any]:
 
 
 def document_errors(spec: dict[str, Any]) -> dict[str, Any]:
-    """Declare the answers of shared/API.md's error conventions on every operation they apply to.
+    """Declare the answers of docs/API.md's error conventions on every operation they apply to.
 
     404 where a path names something, 422 where there is input, 400 (unparsable: not UTF-8,
     nested too deep) and 413 where there is a body, 500 everywhere. Route-specific answers
@@ -120,5 +127,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Busy, _busy)
     app.add_exception_handler(RunTimeout, _too_long)
     app.add_exception_handler(JobTimeout, _too_long)
+    app.add_exception_handler(QueueTimeout, _too_long)
+    app.add_exception_handler(RunCancelled, _client_gone)
     app.add_exception_handler(Exception, _unexpected)
     app.openapi = openapi  # type: ignore[method-assign]

@@ -1,15 +1,20 @@
-"""Batched maps over start points (basins) or over two hyperparameters (shared/API.md).
+"""Batched maps over start points (basins) or over two hyperparameters (docs/API.md).
 
 Each map is a CPU-heavy job: it runs in the server's bounded job pool (429 with Retry-After
-when the pool is full) under a wall-clock limit. The /stream variants report progress as
-Server-Sent Events for the page's progress bar.
+and the limit's name when the pool, or the client's share of it, is full) under a wall-clock
+limit. The /stream variants report progress as Server-Sent Events for the page's progress
+bar. Both answer JSON, or LLB1 when asked with `Accept: application/x-losslab-binary`.
+
+How long a map may take is decided before it starts, from its estimated cost
+(`maps.estimated_seconds`): the plain routes take maps of up to
+`LOSSLAB_MAX_BLOCKING_MAP_SECONDS`, longer ones only through /stream, which reports progress,
+and no map may be estimated past the job limit.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -17,12 +22,13 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from app import engine, maps, network
+from app import binary, engine, maps, network
 from app.config import Settings, SettingsDep
 from app.errors import InvalidInput
 from app.jobs import Busy, Job, JobPool, JobTimeout
 from app.optimizers import get_optimizer
 from app.routes.api import resolve_surface
+from app.routes.clients import client_id
 from app.routes.errors import invalid_input_detail
 from app.schemas import (
     BUSY,
@@ -38,8 +44,28 @@ from app.surfaces import Surface, get_surface
 
 router = APIRouter(prefix="/api/maps", tags=["maps"])
 Progress = Callable[[float], None]
+Compute = Callable[[Job, Progress], Any]
+MAP_ARRAYS = {
+    "outcome": "int32",
+    "final_loss": "float32",
+    "steps_to_converge": "int32",
+    "final_x": "float32",
+    "final_y": "float32",
+}
+"""The grids of a map as LLB1 arrays (null: NaN in float32, -1 in int32)."""
+LLB1 = {"schema": {"type": "string", "format": "binary"}}
+ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: {"content": {binary.BINARY: LLB1}},
+    **BUSY,
+    **TOO_LONG,
+}
 SSE: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"text/event-stream": {"schema": MAP_EVENT}}},
+    200: {
+        "content": {
+            "text/event-stream": {"schema": MAP_EVENT},
+            binary.STREAM: {"schema": {"type": "string", "format": "binary"}},
+        }
+    },
     **BUSY,
 }
 
@@ -49,20 +75,39 @@ def _surface(body: BasinMapRequest | HyperparameterMapRequest) -> Surface:
     return get_surface(surface) if isinstance(surface, str) else surface
 
 
-def _validate(
-    surface: Surface, body: BasinMapRequest | HyperparameterMapRequest, settings: Settings
+def _check_cost(
+    surface: Surface, cells: int, steps: int, settings: Settings, streamed: bool
 ) -> None:
-    """What a single run would refuse, refused before any map work (and before a stream)."""
-    start = getattr(body, "start", None)
+    """Refuse, before any work, a map too large to answer in time or memory."""
+    if isinstance(surface, network.NetworkSurface) and cells > settings.max_plane_map_cells:
+        raise maps.InvalidMap(
+            ("resolution",),
+            f"a network plane's map may have at most {settings.max_plane_map_cells:,} cells "
+            f"(each holds the network's activations over the data set); this one has {cells:,}",
+        )
+    seconds = maps.estimated_seconds(surface, cells, steps)
+    limit = settings.job_seconds if streamed else settings.max_blocking_map_seconds
+    if seconds <= limit:
+        return
+    hint = "ask for fewer cells or steps"
+    if not streamed and seconds <= settings.job_seconds:
+        hint = "ask its /stream variant, which reports progress, or " + hint
+    raise maps.InvalidMap(
+        ("steps",),
+        f"this map would take about {seconds:.0f} s ({cells:,} cells × {steps} steps), more "
+        f"than this route's {limit:g} s; {hint}",
+    )
+
+
+def _basins(body: BasinMapRequest, settings: Settings, streamed: bool) -> Compute:
+    surface, optimizer = _surface(body), get_optimizer(body.optimizer)
+    # What a single run would refuse, refused before any map work (and before a stream).
     engine.make_config(
         surface=surface, optimizer=body.optimizer, hyperparameters=body.hyperparameters,
-        start=start, steps=body.steps, dtype=body.dtype, max_steps=settings.max_steps,
+        steps=body.steps, dtype=body.dtype, max_steps=settings.max_steps,
     )  # fmt: skip
-
-
-def _basins(body: BasinMapRequest, settings: Settings) -> Callable[[Job, Progress], Any]:
-    surface, optimizer = _surface(body), get_optimizer(body.optimizer)
-    _validate(surface, body, settings)
+    if body.resolution <= settings.max_map_resolution:
+        _check_cost(surface, body.resolution**2, body.steps, settings, streamed)
 
     def compute(job: Job, progress: Progress) -> Any:
         return maps.basin_map(
@@ -74,30 +119,39 @@ def _basins(body: BasinMapRequest, settings: Settings) -> Callable[[Job, Progres
     return compute
 
 
-def _hyperparameters(
-    body: HyperparameterMapRequest, settings: Settings
-) -> Callable[[Job, Progress], Any]:
+def _hyperparameters(body: HyperparameterMapRequest, settings: Settings, streamed: bool) -> Compute:
     surface, optimizer = _surface(body), get_optimizer(body.optimizer)
-    _validate(surface, body, settings)
     if body.axes is None:
-        x_axis, y_axis = maps.default_axes(optimizer)
+        x_axis, y_axis = maps.default_axes(optimizer, hyperparameters=body.hyperparameters)
     else:
         x_axis, y_axis = (maps.Axis(**axis.model_dump()) for axis in (body.axes.x, body.axes.y))
     start = surface.default_start if body.start is None else (body.start[0], body.start[1])
+    limits = {
+        "max_steps": settings.max_steps,
+        "max_axis_cells": settings.max_map_axis,
+        "max_cell_steps": settings.max_map_cell_steps,
+        "max_fallback_cell_steps": settings.max_map_fallback_cell_steps,
+    }
+    # The fixed settings are checked with the axes' values in place, at the map's corners:
+    # {nesterov: true} alone is invalid (momentum 0) but fine on a momentum axis above 0.
+    maps.check_hyperparameter_map(
+        surface, optimizer, body.hyperparameters, start, body.steps, x_axis, y_axis,
+        body.dtype, **limits,
+    )  # fmt: skip
+    _check_cost(surface, x_axis.n * y_axis.n, body.steps, settings, streamed)
 
     def compute(job: Job, progress: Progress) -> Any:
         return maps.hyperparameter_map(
             surface, optimizer, body.hyperparameters, start, body.steps, x_axis, y_axis,
-            body.dtype, progress, job.should_stop, max_steps=settings.max_steps,
-            max_axis_cells=settings.max_map_axis, max_cell_steps=settings.max_map_cell_steps,
-            max_fallback_cell_steps=settings.max_map_fallback_cell_steps,
+            body.dtype, progress, job.should_stop, **limits,
         )  # fmt: skip
 
     return compute
 
 
 def _as_json(result: Any) -> dict[str, Any]:
-    out = dataclasses.asdict(result)
+    # Shallow: dataclasses.asdict would deep-copy every grid (a tenth of a second at 200²).
+    out = {field.name: getattr(result, field.name) for field in dataclasses.fields(result)}
     for key in ("x_axis", "y_axis"):
         out.pop(key, None)
     if isinstance(result, maps.HyperparameterMap):
@@ -108,77 +162,106 @@ def _as_json(result: Any) -> dict[str, Any]:
     return out
 
 
-async def _run(pool: JobPool, compute: Callable[[Job, Progress], Any], progress: Progress) -> Any:
-    def job_body(job: Job) -> Any:
+def _encoded(result: Any, as_binary: bool) -> bytes:
+    """The map's answer as JSON bytes or as an LLB1 blob (computed in the job's thread)."""
+    answer = _as_json(result)
+    if as_binary:
+        return binary.pack(answer, MAP_ARRAYS)
+    return binary.dumps(answer).encode()
+
+
+async def _run(
+    pool: JobPool, compute: Compute, progress: Progress, client: str, as_binary: bool
+) -> bytes:
+    def job_body(job: Job) -> bytes:
         try:
-            return _as_json(compute(job, progress))
+            return _encoded(compute(job, progress), as_binary)
         except maps.MapCancelled:
             if job.timed_out:
                 raise JobTimeout(pool.seconds) from None
             raise
 
-    return await pool.run(job_body)
+    return await pool.run(job_body, client)
 
 
-def _dumps(payload: Any) -> str:
-    return json.dumps(payload, allow_nan=False, separators=(",", ":"))
+def _answer(body: bytes, as_binary: bool) -> Response:
+    media_type = binary.BINARY if as_binary else "application/json"
+    return Response(body, media_type=media_type)
 
 
-def _streamed(pool: JobPool, compute: Callable[[Job, Progress], Any]) -> StreamingResponse:
+def _sse(event: str, data: Any) -> bytes:
+    payload = data.decode() if isinstance(data, bytes) else binary.dumps(data)
+    return f"event: {event}\ndata: {payload}\n\n".encode()
+
+
+def _streamed(pool: JobPool, compute: Compute, client: str, as_binary: bool) -> StreamingResponse:
+    """Progress, then the map (or an error), as SSE events or LLB1 stream records."""
     fraction = 0.0
 
     def progress(value: float) -> None:
         nonlocal fraction
         fraction = value
 
-    async def events() -> AsyncIterator[str]:
-        task = asyncio.ensure_future(_run(pool, compute, progress))
+    def message(kind: str, data: Any) -> bytes:
+        if as_binary:
+            if kind == "done":
+                return binary.record(b"d", data)
+            return binary.json_record(kind[0].encode(), data)
+        return _sse(kind, data)
+
+    async def events() -> AsyncIterator[bytes]:
+        task = asyncio.ensure_future(_run(pool, compute, progress, client, as_binary))
         try:
             sent = -1.0
             while not task.done():
                 await asyncio.wait({task}, timeout=0.1)
                 if fraction != sent and not task.done():
                     sent = fraction
-                    yield f"event: progress\ndata: {_dumps({'fraction': round(fraction, 4)})}\n\n"
-            yield f"event: done\ndata: {_dumps(task.result())}\n\n"
+                    yield message("progress", {"fraction": round(fraction, 4)})
+            yield message("done", task.result())
         except (JobTimeout, Busy) as error:
-            # Busy here means another request took the last slot after _reserve() looked.
-            yield f"event: error\ndata: {_dumps({'detail': str(error)})}\n\n"
+            # Busy here means another request took the last slot after the route looked.
+            yield message("error", {"detail": str(error)})
         except InvalidInput as error:
-            yield f"event: error\ndata: {_dumps({'detail': invalid_input_detail(error)})}\n\n"
+            yield message("error", {"detail": invalid_input_detail(error)})
         finally:
             task.cancel()
 
-    return StreamingResponse(events(), media_type="text/event-stream")
+    media_type = binary.STREAM if as_binary else "text/event-stream"
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(events(), media_type=media_type, headers=headers)
 
 
-async def _prepare(make: Callable[[], Callable[[Job, Progress], Any]]) -> Any:
+async def _prepare(make: Callable[[], Compute]) -> Compute:
     """Validate in a worker thread (formula and model surfaces cost CPU to build)."""
     return await run_in_threadpool(make)
 
 
-@router.post("/basins", response_model=MapOut, responses=BUSY | TOO_LONG)
+@router.post("/basins", response_model=MapOut, responses=ANSWERS)
 async def basins(body: BasinMapRequest, request: Request, settings: SettingsDep) -> Response:
     """Where does each start point end up? One run per cell of a grid over the domain."""
-    compute = await _prepare(lambda: _basins(body, settings))
-    return JSONResponse(await _run(request.app.state.jobs, compute, lambda _: None))
+    as_binary = binary.wants_binary(request.headers.get("accept"))
+    compute = await _prepare(lambda: _basins(body, settings, streamed=False))
+    pool, client = request.app.state.jobs, client_id(request)
+    return _answer(await _run(pool, compute, lambda _: None, client, as_binary), as_binary)
 
 
 @router.post("/basins/stream", response_class=StreamingResponse, responses=SSE)
 async def basins_stream(body: BasinMapRequest, request: Request, settings: SettingsDep) -> Any:
     """The basin map with progress: `event: progress` {fraction}, then `event: done`."""
-    compute = await _prepare(lambda: _basins(body, settings))
-    _reserve(request.app.state.jobs)
-    return _streamed(request.app.state.jobs, compute)
+    compute = await _prepare(lambda: _basins(body, settings, streamed=True))
+    return _start_stream(request, compute)
 
 
-@router.post("/hyperparameters", response_model=MapOut, responses=BUSY | TOO_LONG)
+@router.post("/hyperparameters", response_model=MapOut, responses=ANSWERS)
 async def hyperparameters(
     body: HyperparameterMapRequest, request: Request, settings: SettingsDep
 ) -> Response:
     """Which settings converge, and where? One run per cell of two hyperparameter axes."""
-    compute = await _prepare(lambda: _hyperparameters(body, settings))
-    return JSONResponse(await _run(request.app.state.jobs, compute, lambda _: None))
+    as_binary = binary.wants_binary(request.headers.get("accept"))
+    compute = await _prepare(lambda: _hyperparameters(body, settings, streamed=False))
+    pool, client = request.app.state.jobs, client_id(request)
+    return _answer(await _run(pool, compute, lambda _: None, client, as_binary), as_binary)
 
 
 @router.post("/hyperparameters/stream", response_class=StreamingResponse, responses=SSE)
@@ -186,15 +269,17 @@ async def hyperparameters_stream(
     body: HyperparameterMapRequest, request: Request, settings: SettingsDep
 ) -> Any:
     """The hyperparameter map with progress events."""
-    compute = await _prepare(lambda: _hyperparameters(body, settings))
-    _reserve(request.app.state.jobs)
-    return _streamed(request.app.state.jobs, compute)
+    compute = await _prepare(lambda: _hyperparameters(body, settings, streamed=True))
+    return _start_stream(request, compute)
 
 
-def _reserve(pool: JobPool) -> None:
+def _start_stream(request: Request, compute: Compute) -> StreamingResponse:
     """Refuse a stream before it starts when the pool is full (the answer is then a 429)."""
-    if pool.active >= pool.slots:
-        raise Busy(retry_after=max(1, round(pool.seconds / 4)))
+    pool: JobPool = request.app.state.jobs
+    client = client_id(request)
+    pool.check(client)
+    as_binary = binary.wants_binary(request.headers.get("accept"))
+    return _streamed(pool, compute, client, as_binary)
 
 
 network_router = APIRouter(prefix="/api/models", tags=["models"])
@@ -219,4 +304,4 @@ async def train_mlp(body: NetworkTrainRequest, request: Request, settings: Setti
             raise JobTimeout(pool.seconds) from None
         return result.as_dict()
 
-    return JSONResponse(await pool.run(job_body))
+    return JSONResponse(await pool.run(job_body, client_id(request)))

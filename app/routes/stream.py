@@ -1,69 +1,40 @@
-"""Streamed runs: Server-Sent Events and a WebSocket (shared/API.md).
+"""Streamed runs: Server-Sent Events and a WebSocket (docs/API.md).
 
-The engine runs in a worker thread one batch at a time, so the event loop stays free and a
-cancelled or abandoned run costs at most the batch in progress. The first batch is frame 0
-alone, so the page can draw at once; later batches gather frames for up to `BATCH_SECONDS`.
+The engine runs one slice of the fair run queue at a time (app/runner.py), so the event loop
+stays free and a cancelled or abandoned run costs at most the slice in progress. The first
+batch is frame 0 alone, so the page can draw at once; later batches gather frames for up to
+`SLICE_SECONDS`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
-import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit
 from uuid import uuid4
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
-from app.analysis import analyze
 from app.config import Settings, SettingsDep
-from app.engine import Frame, RunTimeout, Trajectory, summarize
+from app.engine import Frame, RunCancelled, RunTimeout
 from app.errors import InvalidInput
+from app.jobs import Busy
 from app.routes.api import build_config
+from app.routes.clients import client_id
 from app.routes.errors import invalid_input_detail, validation_detail
-from app.schemas import SSE_EVENT, TOO_LONG, RunRequest
+from app.runner import done_payload, frame_batches, start
+from app.runqueue import QueueTimeout, RunQueue, Ticket
+from app.schemas import BUSY, SSE_EVENT, TOO_LONG, RunRequest
 
 log = logging.getLogger("losslab")
 router = APIRouter(tags=["stream"])
-BATCH_SECONDS = 0.03
-
-
-def _next_batch(frames: Iterator[Frame], seconds: float, max_frames: int) -> list[Frame]:
-    batch: list[Frame] = []
-    deadline = time.perf_counter() + seconds
-    for frame in frames:
-        batch.append(frame)
-        if len(batch) >= max_frames or time.perf_counter() >= deadline:
-            break
-    return batch
-
-
-async def frame_batches(trajectory: Trajectory, max_frames: int) -> AsyncIterator[list[Frame]]:
-    """The trajectory's frames in batches, each computed in a worker thread."""
-    frames = iter(trajectory)
-    seconds = 0.0
-    while batch := await run_in_threadpool(_next_batch, frames, seconds, max_frames):
-        yield batch
-        seconds = BATCH_SECONDS
-
-
-def done_payload(run_id: Any, trajectory: Trajectory, frames: list[Frame]) -> dict[str, Any]:
-    """The Run without its frames (RunDone), analysis included."""
-    status = trajectory.status
-    assert status is not None
-    summary = summarize(frames, status, trajectory.reason)
-    return {
-        "run_id": run_id,
-        "status": status,
-        "summary": summary.as_dict(),
-        "analysis": analyze(trajectory.config, frames, status),
-    }
 
 
 def dumps(payload: Any) -> str:
@@ -78,34 +49,63 @@ def dumps(payload: Any) -> str:
             "description": "`event: frames` messages, then `event: done` (or `event: error`)",
             "content": {"text/event-stream": {"schema": SSE_EVENT}},
         },
+        **BUSY,
         **TOO_LONG,
     },
 )
-async def stream_run_sse(request: RunRequest, settings: SettingsDep) -> StreamingResponse:
+async def stream_run_sse(
+    request: RunRequest, http: Request, settings: SettingsDep
+) -> StreamingResponse:
     """Stream a run as Server-Sent Events while the engine computes it."""
-    config = await run_in_threadpool(build_config, request, settings)
+    queue: RunQueue = http.app.state.runs
+    ticket = queue.ticket(client_id(http))
+    try:
+        build = functools.partial(build_config, request, settings)
+        trajectory, rest, first = await start(queue, ticket, build, settings.run_seconds)
+    except BaseException:
+        ticket.close()
+        raise
     run_id = uuid4().hex
 
+    def frames_event(batch: list[Frame]) -> str:
+        return f"event: frames\ndata: {dumps({'run_id': run_id, 'frames': batch})}\n\n"
+
     async def events() -> AsyncIterator[str]:
-        trajectory = Trajectory(config, settings.run_seconds)
-        seen: list[Frame] = []
+        seen = list(first)
         try:
-            async for batch in frame_batches(trajectory, settings.stream_batch_frames):
+            yield frames_event(first)
+            async for batch in frame_batches(queue, ticket, rest, settings.stream_batch_frames):
                 seen.extend(batch)
-                yield f"event: frames\ndata: {dumps({'run_id': run_id, 'frames': batch})}\n\n"
-            done = await run_in_threadpool(done_payload, run_id, trajectory, seen)
+                yield frames_event(batch)
+            done = await queue.slice(ticket, lambda: done_payload(run_id, trajectory, seen))
             yield f"event: done\ndata: {dumps(done)}\n\n"
-        except RunTimeout as error:
+        except (RunTimeout, QueueTimeout) as error:
             yield f"event: error\ndata: {dumps({'run_id': run_id, 'detail': str(error)})}\n\n"
         except Exception:
             log.exception("stream %s failed", run_id)
             yield f"event: error\ndata: {dumps({'run_id': run_id, 'detail': 'internal error'})}\n\n"
+        finally:
+            ticket.close()
 
     return StreamingResponse(
         events(),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+def origin_allowed(websocket: WebSocket, settings: Settings) -> bool:
+    """A browser's WebSocket may come from any page the user visits: accept the page's own
+    origin (same host and port) and the allow-listed ones. Clients that send no Origin (scripts)
+    are not browsers and pass."""
+    origin = websocket.headers.get("origin")
+    if origin is None:
+        return True
+    if origin in settings.cors_origins:
+        return True
+    parts = urlsplit(origin)
+    host = websocket.headers.get("host", "")
+    return parts.scheme in ("http", "https") and parts.netloc.lower() == host.lower()
 
 
 class ClientGone(Exception):
@@ -131,6 +131,10 @@ class RunSocket:
                 raise ClientGone from None
 
     async def serve(self) -> None:
+        if not origin_allowed(self.websocket, self.settings):
+            # 403 before the handshake: a page of another origin cannot drive this server.
+            await self.websocket.close(code=1008)
+            return
         await self.websocket.accept()
         live: set[RunSocket] = self.websocket.app.state.__dict__.setdefault("sockets", set())
         live.add(self)
@@ -199,9 +203,24 @@ class RunSocket:
                 await self.send({"type": "error", "run_id": run_id, "detail": "internal error"})
 
     async def _stream(self, run_id: Any, body: dict[str, Any]) -> None:
+        queue: RunQueue = self.websocket.app.state.runs
+        try:
+            ticket = queue.ticket(client_id(self.websocket))
+        except Busy as error:
+            await self.send(
+                {"type": "error", "run_id": run_id, "detail": str(error), "limit": error.limit}
+            )
+            return
+        with ticket:
+            await self._stream_with(queue, ticket, run_id, body)
+
+    async def _stream_with(
+        self, queue: RunQueue, ticket: Ticket, run_id: Any, body: dict[str, Any]
+    ) -> None:
         try:
             request = RunRequest.model_validate(body)
-            config = await run_in_threadpool(build_config, request, self.settings)
+            build = functools.partial(build_config, request, self.settings)
+            trajectory, rest, first = await start(queue, ticket, build, self.settings.run_seconds)
         except ValidationError as error:
             detail = [
                 item | {"loc": ["body", *item["loc"]]} for item in validation_detail(error.errors())
@@ -212,16 +231,22 @@ class RunSocket:
             detail = invalid_input_detail(error)
             await self.send({"type": "error", "run_id": run_id, "detail": detail})
             return
-        trajectory = Trajectory(config, self.settings.run_seconds)
-        seen: list[Frame] = []
+        except (RunTimeout, QueueTimeout, Busy) as error:
+            await self.send({"type": "error", "run_id": run_id, "detail": str(error)})
+            return
+        seen = list(first)
         try:
-            async for batch in frame_batches(trajectory, self.settings.stream_batch_frames):
+            await self.send({"type": "frames", "run_id": run_id, "frames": first})
+            batches = frame_batches(queue, ticket, rest, self.settings.stream_batch_frames)
+            async for batch in batches:
                 seen.extend(batch)
                 await self.send({"type": "frames", "run_id": run_id, "frames": batch})
-            done = await run_in_threadpool(done_payload, run_id, trajectory, seen)
+            done = await queue.slice(ticket, lambda: done_payload(run_id, trajectory, seen))
             await self.send({"type": "done", **done})
-        except RunTimeout as error:
+        except (RunTimeout, QueueTimeout, Busy) as error:
             await self.send({"type": "error", "run_id": run_id, "detail": str(error)})
+        except RunCancelled:
+            return
 
 
 async def close_all(app: Any) -> None:

@@ -369,9 +369,11 @@ export class Phenomena {
   }
 
   headPoint(run, analysis) {
-    const sharp = analysis.curvature.sharpness;
-    const i = Math.max(0, Math.min(run.head, sharp.length - 1));
-    return { x: i, y: sharp[i] };
+    // Long runs have their curvature on a subsample of steps: the point nearest the head.
+    const { sharpness: sharp, steps } = analysis.curvature;
+    let i = 0;
+    while (i + 1 < steps.length && steps[i + 1] <= run.head) i += 1;
+    return { x: steps[i], y: sharp[i] };
   }
 
   renderNote(run, analysis) {
@@ -428,9 +430,8 @@ export class Phenomena {
       this.headIndex = 0;
       return { data: [], layout };
     }
-    const sharp = analysis.curvature.sharpness;
-    const steps = sharp.map((_, i) => i);
-    const last = Math.max(1, sharp.length - 1);
+    const { sharpness: sharp, steps } = analysis.curvature;
+    const last = Math.max(1, steps.at(-1) ?? 0);
     const threshold = analysis.stability.threshold;
     const values = threshold === null ? sharp : [...sharp, threshold];
     const lo = Math.min(...values);

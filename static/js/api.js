@@ -15,11 +15,47 @@ async function request(url, init) {
   return body;
 }
 
+/**
+ * The first payload, inlined into the page by the server (app/routes/pages.py) so the page
+ * needs no round trip to boot: data blocks, never executed. Each part is handed out once;
+ * later calls, and a page without the blocks, fetch as usual.
+ */
+function readBlock(id) {
+  const node = document.getElementById(id);
+  if (!node) return null;
+  node.remove(); // its text is parsed once here; the DOM need not keep half a megabyte
+  try {
+    return { value: JSON.parse(node.textContent), data: node.dataset };
+  } catch {
+    return null; // a damaged block: fetch instead
+  }
+}
+
+const inline = readBlock("boot-data")?.value || {};
+let inlineGrid = readBlock("boot-grid");
+
+function first(key, url) {
+  if (!(key in inline)) return request(url);
+  const value = inline[key];
+  delete inline[key];
+  return Promise.resolve(value);
+}
+
+function grid(name, resolution) {
+  const block = inlineGrid;
+  if (block && block.data.surface === name && Number(block.data.resolution) === resolution) {
+    inlineGrid = null;
+    return Promise.resolve(block.value);
+  }
+  return request(`/api/surfaces/${encodeURIComponent(name)}/grid?resolution=${resolution}`);
+}
+
 export const api = {
-  surfaces: () => request("/api/surfaces"),
-  optimizers: () => request("/api/optimizers"),
-  grid: (name, resolution) =>
-    request(`/api/surfaces/${encodeURIComponent(name)}/grid?resolution=${resolution}`),
+  surfaces: () => first("surfaces", "/api/surfaces"),
+  optimizers: () => first("optimizers", "/api/optimizers"),
+  schedulers: () => first("schedulers", "/api/schedulers"),
+  presets: () => first("presets", "/api/presets"),
+  grid,
   run: (body) =>
     request("/api/runs", {
       method: "POST",

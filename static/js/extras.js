@@ -22,7 +22,7 @@ import {
 } from "./models.js";
 import { NetworkPanel, networkCodec } from "./network.js";
 import { ScriptExport } from "./script.js";
-import { errorText } from "./helpers.js";
+import { decodeLinkText, errorText } from "./helpers.js";
 
 extensions.push(knobsCodec, formulaCodec, modelCodec, networkCodec);
 
@@ -33,11 +33,8 @@ export function queryParams(search) {
     const cut = pair.indexOf("=");
     const key = cut < 0 ? pair : pair.slice(0, cut);
     if (!key || key === "run") continue;
-    try {
-      params.set(key, decodeURIComponent(cut < 0 ? "" : pair.slice(cut + 1)));
-    } catch {
-      // A malformed escape: ignore the key, as state.js does.
-    }
+    const value = decodeLinkText(cut < 0 ? "" : pair.slice(cut + 1), pair);
+    if (value !== null) params.set(key, value);
   }
   return params;
 }

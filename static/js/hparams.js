@@ -16,6 +16,7 @@ import {
   HOVER,
   UNDECIDED_COLOR,
   categorical,
+  cells,
   chip,
   el,
   leftOut,
@@ -369,9 +370,7 @@ export class HyperparameterMaps {
     }
     const diverged = (i, j) => map.outcome[i][j] === -1;
     if (metric === "steps_to_converge") {
-      const z = map.steps_to_converge.map((row, i) =>
-        row.map((v, j) => (diverged(i, j) ? null : v)),
-      );
+      const z = cells(map.steps_to_converge, (v, i, j) => (diverged(i, j) ? null : v));
       return {
         z,
         colorscale: STEPS_SCALE,
@@ -393,9 +392,7 @@ export class HyperparameterMaps {
     const span = Math.max(top - floor, 1e-12);
     const eps = span * 1e-9;
     const t = (v) => Math.log10(v - floor + eps);
-    const z = map.final_loss.map((row, i) =>
-      row.map((v, j) => (v === null || diverged(i, j) ? null : t(v))),
-    );
+    const z = cells(map.final_loss, (v, i, j) => (v === null || diverged(i, j) ? null : t(v)));
     const lo = Math.max(t(floor), t(top) - 10);
     const hi = t(top);
     const ticks = [];
@@ -419,7 +416,7 @@ export class HyperparameterMaps {
     const xa = map.request.axes.x;
     const ya = map.request.axes.y;
     const cell = this.metricGrid(map);
-    const text = map.outcome.map((row, i) => row.map((_, j) => outcomeText(map, i, j)));
+    const text = cells(map.outcome, (_, i, j) => outcomeText(map, i, j));
     const label = `${xa.name} %{x:.4g} · ${ya.name} %{y:.4g}<br>%{text}<extra></extra>`;
     const traces = [
       {
@@ -440,7 +437,7 @@ export class HyperparameterMaps {
         meta: { role: "diverged" },
         x: map.x,
         y: map.y,
-        z: map.outcome.map((row) => row.map((o) => (o === -1 ? 1 : null))),
+        z: cells(map.outcome, (o) => (o === -1 ? 1 : null)),
         text,
         zmin: 0,
         zmax: 1,

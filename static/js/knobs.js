@@ -14,10 +14,11 @@
 // noise-seed, noise-resample, ensemble-toggle, ensemble-status; scheduler parameters carry
 // data-sparam="<name>" (and data-sparam-value / data-sparam-auto like the optimizer's form).
 
+import { api } from "./api.js";
 import { HyperparameterForm } from "./controls.js";
 import { exact, fmt, roundSig } from "./format.js";
 import { withAlpha } from "./plots.js";
-import { errorText, postJSON, readNumber } from "./helpers.js";
+import { decodeLinkText, errorText, postJSON, readNumber } from "./helpers.js";
 import { runRequest } from "./state.js";
 
 /** Scheduler specs by name, filled by loadSchedulers() before the page's state is decoded. */
@@ -35,9 +36,7 @@ const SEED_RANGE = 2 ** 31;
 
 export async function loadSchedulers() {
   try {
-    const response = await fetch("/api/schedulers");
-    if (!response.ok) return;
-    for (const spec of await response.json()) SCHEDULERS.set(spec.name, spec);
+    for (const spec of await api.schedulers()) SCHEDULERS.set(spec.name, spec);
   } catch {
     // The page works without schedulers; the select then offers none.
   }
@@ -67,8 +66,8 @@ function decodeParam(hp, text) {
     case "bool":
       return text === "1" || text === "true";
     case "choice": {
-      const value = decodeURIComponent(text);
-      return (hp.choices || []).includes(value) ? value : clone(hp.default);
+      const value = decodeLinkText(text, `s.${hp.name}=${text}`);
+      return value !== null && (hp.choices || []).includes(value) ? value : clone(hp.default);
     }
     case "int_list": {
       const values = text.split("/").map(Number);
@@ -124,7 +123,7 @@ export const knobsCodec = {
 
   decodeRunField(name, text, run) {
     if (name === "sched") {
-      const spec = SCHEDULERS.get(decodeURIComponent(text));
+      const spec = SCHEDULERS.get(decodeLinkText(text, `sched=${text}`));
       if (spec) run.scheduler = { name: spec.name, params: schedulerDefaults(spec) };
     } else if (name.startsWith("s.")) {
       const spec = run.scheduler && SCHEDULERS.get(run.scheduler.name);

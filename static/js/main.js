@@ -12,7 +12,8 @@ import { BasinMaps, MapJob } from "./maps.js";
 import { HyperparameterMaps } from "./hparams.js";
 import { Presets } from "./presets.js";
 import { extras, prepareExtras } from "./extras.js";
-import { PALETTE } from "./plots.js";
+import { PALETTE, plotlyReady } from "./plots.js";
+import { takeUnreadable } from "./helpers.js";
 import { ARROW_SHARE, arrowsAt, sampleGrid } from "./scale.js";
 import { RunList, STATUS_TEXT, normalizeDetail, reasonText } from "./runlist.js";
 import { Playback } from "./playback.js";
@@ -29,6 +30,8 @@ import {
 const GRID_RESOLUTION = 150;
 const DEFAULT_SURFACE = "rosenbrock";
 const DEFAULT_RUN = { optimizer: "SGD", hyperparameters: { momentum: 0.9 } };
+/** How long the first landscape may wait for the first run's first frames (see render). */
+const FIRST_FRAMES_WAIT_MS = 250;
 
 const $ = (selector, root = document) => root.querySelector(selector);
 
@@ -69,6 +72,7 @@ const dom = {
   readoutPos: $("[data-readout-pos]"),
   readoutGrad: $("[data-readout-grad]"),
   statusLine: $("[data-status-line]"),
+  linkNotice: $('[data-testid="link-notice"]'),
   logLoss: $('[data-testid="log-loss"]'),
   copyLink: $('[data-testid="copy-link"]'),
   exportCsv: $('[data-testid="export-csv"]'),
@@ -98,9 +102,13 @@ class App {
     this.urlTimer = 0;
     this.urlWrites = [];
     this.ready = false;
+    /** "waiting" for Plotly.js, then "first" (the landscape draws alone), then "all". */
+    this.plots = window.Plotly ? "first" : "waiting";
+    this.firstDrawBy = performance.now() + FIRST_FRAMES_WAIT_MS;
 
     extras.register(this);
     this.state = new AppState(this.initialState());
+    this.noticeLink(takeUnreadable());
     this.runList = new RunList(dom.runsList, this.specs);
     this.playback = new Playback(this.state, () => this.endStep());
     this.form = new HyperparameterForm(dom.hparams, {
@@ -176,6 +184,33 @@ class App {
     this.presets.load();
     this.writeUrl();
     this.schedule();
+    if (this.plots === "waiting") {
+      plotlyReady.then(
+        () => {
+          this.plots = "first";
+          this.firstDrawBy = performance.now() + FIRST_FRAMES_WAIT_MS;
+          this.schedule();
+        },
+        (error) => {
+          dom.loading.hidden = false;
+          dom.loading.textContent = `Could not draw: ${error.message}`;
+        },
+      );
+    }
+  }
+
+  /** Say which parts of the link were ignored (malformed escapes); the rest applies. */
+  noticeLink(parts) {
+    if (!parts.length) return;
+    const text = dom.linkNotice.querySelector("[data-link-notice-text]");
+    const shown = parts.map((part) => (part.length > 60 ? `${part.slice(0, 57)}…` : part));
+    text.textContent =
+      `Ignored ${parts.length === 1 ? "a part" : `${parts.length} parts`} of this link that ` +
+      `could not be read (malformed %-escapes): ${shown.join(", ")}. The rest of the link applies.`;
+    dom.linkNotice.hidden = false;
+    dom.linkNotice
+      .querySelector("[data-link-notice-dismiss]")
+      .addEventListener("click", () => (dom.linkNotice.hidden = true), { once: true });
   }
 
   initialState() {
@@ -298,7 +333,8 @@ class App {
     if (this.state.surface !== name) return;
     this.grid = grid;
     this.landscape.setSurface(this.surface, grid);
-    dom.loading.hidden = true;
+    // The note stays while Plotly.js still loads: render() hides it as the landscape draws.
+    if (this.plots !== "waiting") dom.loading.hidden = true;
     this.uiDirty = true;
     this.schedule();
   }
@@ -608,17 +644,43 @@ class App {
     if (this.uiDirty) this.renderControls();
     if (this.listDirty) this.renderRuns(vm);
     this.renderPlayback(vm);
-    if (this.grid && this.landscape.surface && this.landscape.surface.name === this.state.surface) {
-      this.landscape.draw(vm);
-    }
-    this.charts.draw(vm);
-    this.phenomena.draw(vm);
     this.basins.render();
-    this.hparams.render();
     this.presets.render(this.slots);
     this.renderArrowLegend(vm);
     this.uiDirty = false;
     this.listDirty = false;
+    // The plots wait for Plotly.js (the constructor schedules a frame when it lands).
+    if (this.plots === "waiting" || this.awaitFirstFrames()) return;
+    if (this.grid && this.landscape.surface && this.landscape.surface.name === this.state.surface) {
+      this.landscape.draw(vm);
+      dom.loading.hidden = true;
+    }
+    if (this.plots === "first") {
+      // The first landscape goes out alone and the charts follow a frame later: it is what
+      // a visitor looks at first, and Plotly's first calls are slow (it compiles as it goes).
+      this.plots = "all";
+      this.schedule();
+      return;
+    }
+    this.charts.draw(vm);
+    this.phenomena.draw(vm);
+    this.hparams.render();
+  }
+
+  /**
+   * Whether the first landscape should wait for the first run's first frames, so that it is
+   * drawn once, path included, rather than twice. Only briefly: the run's socket cannot even
+   * open while the page is busy drawing, so drawing first would hold up the run as well.
+   */
+  awaitFirstFrames() {
+    if (this.plots !== "first") return false;
+    const run = this.state.runs[0];
+    const slot = run && this.slots.get(run.id);
+    const left = this.firstDrawBy - performance.now();
+    if (!slot || slot.frames.length > 0 || slot.status !== "running" || left <= 0) return false;
+    clearTimeout(this.firstDrawTimer);
+    this.firstDrawTimer = setTimeout(() => this.schedule(), left);
+    return true;
   }
 
   /** The simple inputs mirror the state at once (no frame delay). */

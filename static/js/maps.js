@@ -9,6 +9,7 @@
 // [data-testid="map-progress"] is the progress bar of the map being computed.
 
 import { ApiError } from "./api.js";
+import { BINARY, KIND, STREAM, decodeBlob, parseJSON, readRecords, withNulls } from "./binary.js";
 import { fmt } from "./format.js";
 import { INK, escapeHover, withAlpha } from "./plots.js";
 import { normalizeDetail } from "./runlist.js";
@@ -85,15 +86,46 @@ function errorText(error) {
   return error.message || String(error);
 }
 
+/** Map fields whose LLB1 arrays hold null as NaN or -1 (docs/API.md); `outcome`'s -1 is
+ * "diverged", a value, so it is not here. The page's code tests these cells for null. */
+const MAP_NULLS = {
+  final_loss: Number.isNaN,
+  final_x: Number.isNaN,
+  final_y: Number.isNaN,
+  steps_to_converge: (v) => v === -1,
+};
+
+/** A map's LLB1 blob as the object the JSON answer gives (grids: Arrays of rows). */
+export function decodeMap(blob) {
+  const map = decodeBlob(blob);
+  for (const [field, isNull] of Object.entries(MAP_NULLS)) {
+    if (Array.isArray(map[field])) map[field] = withNulls(map[field], isNull);
+  }
+  return map;
+}
+
 /**
- * POST `body` to a map's /stream route and read its Server-Sent Events; resolves with the
- * map. A 429 waits Retry-After seconds (told through `onWait(seconds)`) and retries once.
+ * `fn(value, i, j)` over every cell of a map's grid, as plain nested Arrays. Grid rows may be
+ * typed arrays (LLB1), whose own map() would force every result to a number.
+ */
+export function cells(grid, fn) {
+  return Array.from(grid, (row, i) => Array.from(row, (value, j) => fn(value, i, j)));
+}
+
+/**
+ * POST `body` to a map's /stream route and read its progress; resolves with the map. Asks
+ * for LLB1 records (a fifth of the bytes of JSON, no parsing of numbers) and reads Server-
+ * Sent Events when that is what comes back. A 429 waits Retry-After seconds (told through
+ * `onWait(seconds)`) and retries once.
  */
 export async function streamMap(path, body, { signal, onProgress, onWait }) {
   const send = () =>
     fetch(path, {
       method: "POST",
-      headers: { "content-type": "application/json", accept: "text/event-stream" },
+      headers: {
+        "content-type": "application/json",
+        accept: `${BINARY}, text/event-stream;q=0.9`,
+      },
       body: JSON.stringify(body),
       signal,
     });
@@ -113,12 +145,38 @@ export async function streamMap(path, body, { signal, onProgress, onWait }) {
       throw new ApiError(429, "the server is still busy: try again in a moment");
     throw new ApiError(response.status, answer && answer.detail);
   }
+  const type = (response.headers.get("content-type") || "").split(";")[0].trim();
   const reader = response.body.getReader();
+  try {
+    const read = type === STREAM ? mapRecords : mapEvents;
+    const map = await read(reader, onProgress);
+    if (map) return map;
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  throw new Error("the map's stream ended before the map");
+}
+
+/** The map from LLB1 stream records, or null if the stream ends first. */
+async function mapRecords(reader, onProgress) {
+  for await (const { kind, payload } of readRecords(reader)) {
+    if (kind === KIND.progress) onProgress(parseJSON(payload).fraction);
+    else if (kind === KIND.done) return decodeMap(payload);
+    else if (kind === KIND.error) throw new ApiError(200, parseJSON(payload).detail);
+  }
+  return null;
+}
+
+/**
+ * Server-Sent Events from a fetch body's reader, as they complete: {event, data} with
+ * `data` the event's data lines joined (text, as sent).
+ */
+async function* readEvents(reader) {
   const decoder = new TextDecoder();
   let buffer = "";
   for (;;) {
     const { value, done } = await reader.read();
-    if (done) break;
+    if (done) return;
     buffer += decoder.decode(value, { stream: true }).replace(/\r\n/g, "\n");
     let cut;
     while ((cut = buffer.indexOf("\n\n")) >= 0) {
@@ -130,16 +188,20 @@ export async function streamMap(path, body, { signal, onProgress, onWait }) {
         if (line.startsWith("event:")) event = line.slice(6).trim();
         else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
       }
-      if (!data.length) continue;
-      const payload = JSON.parse(data.join("\n"));
-      if (event === "progress") onProgress(payload.fraction);
-      else if (event === "done") {
-        reader.cancel().catch(() => {});
-        return payload;
-      } else if (event === "error") throw new ApiError(200, payload.detail);
+      if (data.length) yield { event, data: data.join("\n") };
     }
   }
-  throw new Error("the map's stream ended before the map");
+}
+
+/** The map from Server-Sent Events, or null if the stream ends first. */
+async function mapEvents(reader, onProgress) {
+  for await (const { event, data } of readEvents(reader)) {
+    const payload = JSON.parse(data);
+    if (event === "progress") onProgress(payload.fraction);
+    else if (event === "done") return payload;
+    else if (event === "error") throw new ApiError(200, payload.detail);
+  }
+  return null;
 }
 
 /** The one map in flight: a progress bar that appears only for maps slower than 0.5 s. */
@@ -255,7 +317,7 @@ export function outcomeCodes(map) {
     DIVERGED_COLOR,
     ...map.minima.map((_, k) => BASIN_COLORS[k % BASIN_COLORS.length]),
   ];
-  const z = map.outcome.map((row) => row.map((o) => (o >= 0 ? 2 + o : o + 2)));
+  const z = cells(map.outcome, (o) => (o >= 0 ? 2 + o : o + 2));
   return { z, colors };
 }
 
@@ -443,7 +505,7 @@ export class BasinMaps {
     if (!this.trace) {
       const map = this.map;
       const { z, colors } = outcomeCodes(map);
-      const text = map.outcome.map((row, i) => row.map((_, j) => outcomeText(map, i, j)));
+      const text = cells(map.outcome, (_, i, j) => outcomeText(map, i, j));
       // A contour trace coloured as a heatmap: Plotly draws every heatmap trace under every
       // contour trace, so a plain heatmap would hide beneath the landscape's filled contour.
       this.trace = {

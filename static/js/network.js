@@ -19,7 +19,7 @@ import { fmt } from "./format.js";
 import { readNumber } from "./helpers.js";
 import { leftOut } from "./maps.js";
 import { MODEL, MODELS } from "./models.js";
-import { CONFIG, FRAMED_AXIS, INK, PALETTE, baseLayout } from "./plots.js";
+import { CONFIG, FRAMED_AXIS, INK, PALETTE, baseLayout, plotlyReady } from "./plots.js";
 import { STATUS_TEXT } from "./runlist.js";
 import { LossScale, contourTrace } from "./scale.js";
 import { runRequest } from "./state.js";
@@ -393,6 +393,11 @@ export class NetworkPanel {
   draw() {
     const shown = this.shown;
     if (this.panel.hidden || !shown) return;
+    if (!window.Plotly) {
+      // A linked training can finish before Plotly.js has loaded (it loads async).
+      plotlyReady.then(() => this.draw());
+      return;
+    }
     const { plane, loss } = this.dom;
     const size = (el) => ({ width: el.clientWidth, height: el.clientHeight });
     const key = JSON.stringify([size(plane), size(loss)]);

@@ -1,6 +1,26 @@
 // Plotly plumbing shared by the landscape and the step charts: palette, config, layout
 // defaults and the Drawer that keeps every plot at one Plotly call per animation frame.
 
+/**
+ * Plotly.js loads async (templates/index.html) so that the page builds itself while the
+ * browser compiles it: resolves once `window.Plotly` exists. Whatever draws waits for it.
+ * An async script delays the window's load event until it has run or failed, so Plotly
+ * missing by then (even if it failed before this module ran) means it is not coming.
+ */
+export const plotlyReady = new Promise((resolve, reject) => {
+  const settle = () => {
+    if (window.Plotly) resolve(window.Plotly);
+    else reject(new Error("Plotly.js could not be loaded"));
+  };
+  if (window.Plotly || document.readyState === "complete") {
+    settle();
+    return;
+  }
+  const script = document.querySelector("script[data-plotly]");
+  if (script) script.addEventListener("load", settle);
+  window.addEventListener("load", settle, { once: true });
+});
+
 /** One colour per run slot: saturated, distinct, readable on the pale-to-slate map. */
 export const PALETTE = [
   "#e8590c",

@@ -5,6 +5,7 @@
 // Hooks: [data-testid="preset-select"] (option values are preset names),
 // [data-testid="preset-description"], [data-testid="preset-restore"].
 
+import { api } from "./api.js";
 import { defaults } from "./state.js";
 
 /** RunRequest fields the page keeps globally; anything else non-null rides on the run. */
@@ -66,9 +67,7 @@ export class Presets {
     this.select.replaceChildren(option("", "Loading scenarios…"));
     let list;
     try {
-      const response = await fetch("/api/presets");
-      if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      list = await response.json();
+      list = await api.presets();
     } catch {
       this.select.replaceChildren(option("", "Scenarios are unavailable"));
       return;

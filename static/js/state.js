@@ -10,6 +10,8 @@
 // The `extensions` below add keys (formula, model, ...) and run fields (sched, clip, noise,
 // ...): knobs.js, formula.js and models.js document theirs.
 
+import { decodeLinkText } from "./helpers.js";
+
 export const MAX_RUNS = 8;
 export const MAX_STEPS = 10000;
 
@@ -130,8 +132,9 @@ function decodeValue(hp, text) {
       return parts.map((part, i) => decodeNumber(part, hp.default ? hp.default[i] : 0));
     }
     case "choice": {
-      const value = text === "none" ? null : decodeURIComponent(text);
-      return (hp.choices || []).includes(value) ? value : hp.default;
+      if (text === "none") return (hp.choices || []).includes(null) ? null : hp.default;
+      const value = decodeLinkText(text, `${hp.name}=${text}`);
+      return value !== null && (hp.choices || []).includes(value) ? value : hp.default;
     }
     default: {
       const value = decodeNumber(text, hp.default);
@@ -182,12 +185,9 @@ export function decodeState(search, { surfaces, specs }) {
     const cut = pair.indexOf("=");
     const key = cut < 0 ? pair : pair.slice(0, cut);
     const raw = cut < 0 ? "" : pair.slice(cut + 1);
-    let text;
-    try {
-      text = key === "run" ? raw : decodeURIComponent(raw);
-    } catch {
-      continue;
-    }
+    // A run decodes field by field (decodeRun): one bad field must not cost the whole run.
+    const text = key === "run" ? raw : decodeLinkText(raw, pair);
+    if (text === null) continue;
     switch (key) {
       case "surface":
         if (surfaces.has(text)) out.surface = text;
@@ -234,13 +234,8 @@ export function decodeState(search, { surfaces, specs }) {
 
 function decodeRun(text, specs) {
   const [head, ...fields] = text.split(",");
-  let name;
-  try {
-    name = decodeURIComponent(head);
-  } catch {
-    return null;
-  }
-  const spec = specs.get(name);
+  const name = decodeLinkText(head, `run=${text}`);
+  const spec = name === null ? null : specs.get(name);
   if (!spec) return null;
   const hyperparameters = defaults(spec);
   const run = { optimizer: name, hyperparameters };

@@ -178,18 +178,29 @@ def test_each_preset_shows_its_phenomenon(page: Page, live_server: str) -> None:
 
 
 def test_basin_map_overlay_and_click(page: Page, live_server: str, artifacts: Path) -> None:
-    url = f"{live_server}/?surface=himmelblau&start=0.5,0.5&steps=300&run=Adam,lr=0.05"
+    # Steps enough that the finer map takes over half a second, to show its progress.
+    url = f"{live_server}/?surface=himmelblau&start=0.5,0.5&steps=1500&run=Adam,lr=0.05"
     open_page(page, url)
     page.get_by_test_id("basin-map-button").click()
     page.wait_for_function(
         "() => document.querySelector('[data-testid=landscape]').data"
         ".some(t => t.meta && t.meta.role === 'basin-map' && t.x.length === 64)"
     )
-    # Finer: slow enough (over half a second) to show its progress.
+    # Finer: slow enough to show its progress.
     page.get_by_test_id("basin-resolution").select_option("256")
+    # Polling could miss a bar shown for a few hundred ms: an observer records that it showed.
+    page.evaluate(
+        """() => {
+          const bar = document.querySelector('[data-testid=map-progress]');
+          window.progressShown = false;
+          new MutationObserver(() => {
+            if (bar.checkVisibility()) window.progressShown = true;
+          }).observe(document.body, { attributes: true, subtree: true });
+        }"""
+    )
     page.get_by_test_id("basin-map-button").click()
     progress = page.get_by_test_id("map-progress")
-    expect(progress).to_be_visible()
+    page.wait_for_function("() => window.progressShown")
     expect(progress).to_be_hidden(timeout=30_000)
     page.wait_for_function(
         "() => document.querySelector('[data-testid=landscape]').data"
