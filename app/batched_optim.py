@@ -461,11 +461,16 @@ F64 = torch.float64
 
 
 def descend(
-    config: RunConfig, param: Tensor, optimizer: CellOptimizer, tick: Callable[[int], None]
+    config: RunConfig,
+    param: Tensor,
+    optimizer: CellOptimizer,
+    tick: Callable[[int], None],
+    trace: Trace | None = None,
 ) -> Ends:
     """Run every cell (row of leaf `param`) as the engine runs `config`, calling `tick(step)`
-    before each step; each cell stops where the engine would stop its single run."""
-    return _Descent(config, param, optimizer, tick).run()
+    before each step; each cell stops where the engine would stop its single run. With a
+    `trace`, every cell's frames are kept too."""
+    return _Descent(config, param, optimizer, tick, trace).run()
 
 
 @dataclass
@@ -474,6 +479,34 @@ class Ends:
     loss: Tensor  # (N,) float64
     status: Tensor  # (N,) int8: RUNNING (took every step), CONVERGED or DIVERGED
     stopped_at: Tensor  # (N,) int64: the frame where the cell stopped
+    frames: Tensor  # (N,) int64: how many frames its single run yields (see `Trace`)
+
+
+class Trace:
+    """Every cell's frames, as the engine's single run yields them: the point, loss and
+    gradient at each step, in the run's dtype. Frame k of cell i is row [k, i].
+
+    The engine ends a run without yielding the frame where a value became non-finite, but
+    yields the frame that left the divergence bound; `Ends.frames` counts accordingly, and
+    `finish` blanks (NaN) everything after a cell's last frame.
+    """
+
+    def __init__(self, cells: int, steps: int, dtype: torch.dtype) -> None:
+        self.points = torch.full((steps + 1, cells, 2), math.nan, dtype=dtype)
+        self.loss = torch.full((steps + 1, cells), math.nan, dtype=dtype)
+        self.grad = torch.full((steps + 1, cells, 2), math.nan, dtype=dtype)
+
+    def record(self, step: int, cells: Tensor, data: Tensor, loss: Tensor, grad: Tensor) -> None:
+        self.points[step].index_copy_(0, cells, data)
+        self.loss[step].index_copy_(0, cells, loss)
+        self.grad[step].index_copy_(0, cells, grad)
+
+    def finish(self, frames: Tensor) -> None:
+        """Blank what was recorded after each cell's last frame (parked cells' rows)."""
+        after = torch.arange(self.loss.shape[0]).unsqueeze(1) >= frames.unsqueeze(0)
+        self.loss.masked_fill_(after, math.nan)
+        self.points.masked_fill_(after.unsqueeze(2), math.nan)
+        self.grad.masked_fill_(after.unsqueeze(2), math.nan)
 
 
 class _Descent:
@@ -491,14 +524,16 @@ class _Descent:
         param: Tensor,
         optimizer: CellOptimizer,
         tick: Callable[[int], None],
+        trace: Trace | None = None,
     ) -> None:
-        self.config, self.optimizer, self.tick = config, optimizer, tick
+        self.config, self.optimizer, self.tick, self.trace = config, optimizer, tick, trace
         n = param.shape[0]
         self.ends = Ends(
             points=torch.zeros(n, 2, dtype=F64),
             loss=torch.zeros(n, dtype=F64),
             status=torch.zeros(n, dtype=torch.int8),
             stopped_at=torch.full((n,), config.steps, dtype=torch.int64),
+            frames=torch.full((n,), config.steps + 1, dtype=torch.int64),
         )
         self.active = n
         self.compactable = True
@@ -532,6 +567,8 @@ class _Descent:
             grad = self.param.grad
             assert grad is not None
             loss = loss.detach()
+            if self.trace is not None:
+                self.trace.record(step, self.cells, self.data, loss, grad)
             if not self._all_healthy(loss, grad):
                 self._stop_diverged(step, loss, grad)
             if step > 0:
@@ -539,6 +576,8 @@ class _Descent:
             if step == self.config.steps:
                 self._record(self.running.nonzero().squeeze(1), loss)
             if step == self.config.steps or self.active == 0:
+                if self.trace is not None:
+                    self.trace.finish(self.ends.frames)
                 return self.ends
             if self.parked >= max(COMPACT_AT, len(self.cells) // 4) and self.compactable:
                 self._compact()
@@ -569,8 +608,22 @@ class _Descent:
                 ok &= torch.isfinite(state.reshape(len(ok), -1)).all(dim=1)
         rows = (self.running & ~ok).nonzero().squeeze(1)
         self._stop(rows, DIVERGED, step, loss)
+        if rows.numel():
+            self._count_last_frame(rows, step, loss, grad)
         self.data[rows] = self.starts[rows]
         self.optimizer.sanitize()
+
+    def _count_last_frame(self, rows: Tensor, step: int, loss: Tensor, grad: Tensor) -> None:
+        """A diverged run yields its last frame if it only left the bound, not if a value in
+        it is non-finite (see the engine)."""
+        finite = torch.isfinite(self.data[rows]).all(dim=1) & torch.isfinite(loss[rows])
+        finite &= torch.isfinite(grad[rows]).all(dim=1)
+        for state in self.optimizer.state():
+            if state.dim() == 0:
+                finite &= bool(torch.isfinite(state))
+            else:
+                finite &= torch.isfinite(state[rows].flatten(1)).all(dim=1)
+        self.ends.frames[self.cells[rows]] = torch.where(finite, step + 1, step)
 
     def _stop_converged(self, step: int, loss: Tensor, grad: Tensor) -> None:
         """Stop cells whose gradient norm and last step are both within tolerance.
@@ -597,6 +650,7 @@ class _Descent:
         cells = self.cells[rows]
         self.ends.status[cells] = status
         self.ends.stopped_at[cells] = step
+        self.ends.frames[cells] = step + 1
         self.penalty[rows] = math.inf
         self.running[rows] = False
         self.frozen[rows] = True

@@ -34,11 +34,16 @@ class Settings(BaseSettings):
     max_map_cell_steps: int = 256 * 256 * 500
     """cells × steps of one map request."""
     max_blocking_map_seconds: float = 5.0
-    """Maps estimated to take longer are answered only by their /stream variant (progress)."""
+    """Maps estimated to take longer are answered only by their /stream variant (progress);
+    sweeps estimated to take longer are refused."""
     max_plane_map_cells: int = 4096
     """Maps on a network's plane: the most cells (each holds activations over the data set)."""
     max_map_fallback_cell_steps: int = 100_000
     """Hyperparameter maps of optimizers without a per-cell rule: one param group per cell."""
+    max_sweep_values: int = 128
+    """Sweeps: the most values of their one axis."""
+    max_sweep_cell_steps: int = 400_000
+    """Sweeps: values × steps (every frame of every row is kept and answered)."""
     max_network_steps: int = 5_000
     """Training the whole MLP: the most steps."""
     max_network_resolution: int = 200

@@ -106,8 +106,11 @@ class UnsupportedOptimizer(InvalidMap):
 
 
 class InvalidAxis(InvalidMap):
-    def __init__(self, key: str, field: str, message: str) -> None:
-        super().__init__(("axes", key, field), message)
+    """`loc` is where the axis sits in the request: ("axes", "x") in a map, ("axis",) in a sweep."""
+
+    def __init__(self, loc: str | tuple[str, ...], field: str, message: str) -> None:
+        where = ("axes", loc) if isinstance(loc, str) else loc
+        super().__init__((*where, field), message)
 
 
 class MapCancelled(Exception):
@@ -176,16 +179,16 @@ def basin_map(
 ) -> BasinMap:
     if optimizer.name not in BASIN_TORCH | BASIN_RULES:
         raise UnsupportedOptimizer(optimizer.name, BASIN_TORCH | BASIN_RULES)
-    _check_surface(surface)
+    check_surface(surface)
     config = _run_config(surface, optimizer, hyperparameters, None, steps, dtype, max_steps)
-    _check_count(("resolution",), resolution, max_resolution)
+    check_count(("resolution",), resolution, max_resolution)
     _check_budget(resolution * resolution, steps, max_cell_steps)
     xs = torch.linspace(*surface.domain.x, resolution, dtype=F64)
     ys = torch.linspace(*surface.domain.y, resolution, dtype=F64)
     starts = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), dim=-1).reshape(-1, 2)
     param = starts.to(config.torch_dtype).requires_grad_()
-    cells = _basin_optimizer(optimizer, config.hyperparameters, param)
-    ends = _run(config, param, cells, progress, should_stop)
+    cells = basin_optimizer(optimizer, config.hyperparameters, param)
+    ends = run_cells(config, param, cells, progress, should_stop)
     return BasinMap(x=xs.tolist(), y=ys.tolist(), **_grids(ends, surface, resolution))
 
 
@@ -208,9 +211,9 @@ def check_hyperparameter_map(
     first corner (with the request's own values) and the axes' values."""
     if optimizer.name in HYPERPARAMETER_REFUSED:
         raise UnsupportedOptimizer(optimizer.name, frozenset(OPTIMIZERS) - HYPERPARAMETER_REFUSED)
-    _check_surface(surface)
-    xs = _axis_values("x", x_axis, optimizer, max_axis_cells)
-    ys = _axis_values("y", y_axis, optimizer, max_axis_cells)
+    check_surface(surface)
+    xs = axis_values("x", x_axis, optimizer, max_axis_cells)
+    ys = axis_values("y", y_axis, optimizer, max_axis_cells)
     if x_axis.name == y_axis.name:
         raise InvalidAxis("y", "name", "the two axes must name different hyperparameters")
     cells = len(xs) * len(ys)
@@ -252,11 +255,11 @@ def hyperparameter_map(
         max_fallback_cell_steps=max_fallback_cell_steps,
     )  # fmt: skip
     cells = len(xs) * len(ys)
-    base = _resolved(optimizer, config.hyperparameters)
+    base = resolved(optimizer, config.hyperparameters)
     param = torch.tensor(config.start, dtype=config.torch_dtype).repeat(cells, 1)
     param.requires_grad_()
     cell_optimizer = _cell_optimizer(optimizer, param, base, (x_axis.name, xs), (y_axis.name, ys))
-    ends = _run(config, param, cell_optimizer, progress, should_stop)
+    ends = run_cells(config, param, cell_optimizer, progress, should_stop)
     boundary = stability_boundary(surface, optimizer.name, x_axis, y_axis, base)
     grids = _grids(ends, surface, len(xs))
     return HyperparameterMap(
@@ -372,7 +375,7 @@ def estimated_seconds(surface: Surface, cells: int, steps: int) -> float:
     return cells * steps * cell_step_seconds(surface)
 
 
-def _check_surface(surface: Surface) -> None:
+def check_surface(surface: Surface) -> None:
     if isinstance(surface, ModelSurface) and surface.batch_size is not None:
         raise InvalidMap(
             ("surface", "batch_size"),
@@ -381,7 +384,7 @@ def _check_surface(surface: Surface) -> None:
         )
 
 
-def _check_count(loc: tuple[str, ...], value: object, most: int) -> None:
+def check_count(loc: tuple[str, ...], value: object, most: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not 2 <= value <= most:
         raise InvalidMap(loc, f"{loc[-1]} must be a whole number from 2 to {most}")
 
@@ -405,7 +408,11 @@ def _numeric_names(spec: OptimizerSpec) -> list[str]:
     return names
 
 
-def _axis_values(key: str, axis: Axis, spec: OptimizerSpec, most: int) -> list[float]:
+def axis_values(
+    key: str | tuple[str, ...], axis: Axis, spec: OptimizerSpec, most: int
+) -> list[float]:
+    """The values of a hyperparameter axis, once it is known to fit the optimizer's ranges;
+    `key` locates the axis in the request (see `InvalidAxis`)."""
     if axis.name not in _numeric_names(spec):
         raise InvalidAxis(
             key,
@@ -413,10 +420,11 @@ def _axis_values(key: str, axis: Axis, spec: OptimizerSpec, most: int) -> list[f
             f"{axis.name!r} is not a numeric hyperparameter of {spec.name}; "
             f"choose one of: {', '.join(_numeric_names(spec))}",
         )
-    _check_count(("axes", key, "n"), axis.n, most)
+    loc = ("axes", key) if isinstance(key, str) else key
+    check_count((*loc, "n"), axis.n, most)
     hp = spec.hyperparameter(axis.name.partition(".")[0])
     for field, value in (("min", axis.min), ("max", axis.max)):
-        if not _finite(value):
+        if not is_finite_number(value):
             raise InvalidAxis(key, field, f"{field} must be a finite number")
     if not axis.min < axis.max:
         raise InvalidAxis(key, "max", "max must be greater than min")
@@ -431,7 +439,7 @@ def _axis_values(key: str, axis: Axis, spec: OptimizerSpec, most: int) -> list[f
     return [float(round(v)) for v in values] if hp.type == "int" else values
 
 
-def _finite(value: object) -> bool:
+def is_finite_number(value: object) -> bool:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return False
     try:
@@ -504,17 +512,17 @@ def _default(hp: Hyperparameter) -> Any:
     return tuple(hp.default) if hp.type == "pair" else hp.default
 
 
-def _resolved(spec: OptimizerSpec, values: Mapping[str, Any]) -> dict[str, Any]:
+def resolved(spec: OptimizerSpec, values: Mapping[str, Any]) -> dict[str, Any]:
     """Every hyperparameter's value: the given one, else torch's default."""
     return {hp.name: values.get(hp.name, _default(hp)) for hp in spec.hyperparameters}
 
 
-def _basin_optimizer(
+def basin_optimizer(
     spec: OptimizerSpec, hyperparameters: Mapping[str, Any], param: Tensor
 ) -> CellOptimizer:
     if spec.name in BASIN_TORCH:
         return TorchRows(spec, hyperparameters, param)
-    return AdafactorRule(param, _resolved(spec, hyperparameters))
+    return AdafactorRule(param, resolved(spec, hyperparameters))
 
 
 def _cell_optimizer(
@@ -526,33 +534,46 @@ def _cell_optimizer(
 ) -> CellOptimizer:
     """A per-cell rule where there is one, else a parameter group per cell. x varies fastest."""
     nx, ny = len(x[1]), len(y[1])
+    columns = {
+        x[0]: torch.tensor(x[1], dtype=F64).repeat(ny),
+        y[0]: torch.tensor(y[1], dtype=F64).repeat_interleave(nx),
+    }
+    return per_cell_optimizer(spec, param, base, columns)
+
+
+def per_cell_optimizer(
+    spec: OptimizerSpec, param: Tensor, base: dict[str, Any], columns: Mapping[str, Tensor]
+) -> CellOptimizer:
+    """Cell k runs with `base` but `columns[name][k]` for each named setting ("lr", or
+    "betas.0" for a pair's element): a per-cell rule where there is one, else a parameter
+    group per cell."""
+    cells = param.shape[0]
     if spec.name in RULES:
         numbers: dict[str, Tensor] = {}
         for name in _numeric_names(spec):
             stem, _, index = name.partition(".")
             value = base[stem][int(index)] if index else base[stem]
-            numbers[name] = torch.full((nx * ny,), float(value), dtype=F64)
-        numbers[x[0]] = torch.tensor(x[1], dtype=F64).repeat(ny)
-        numbers[y[0]] = torch.tensor(y[1], dtype=F64).repeat_interleave(nx)
+            numbers[name] = torch.full((cells,), float(value), dtype=F64)
+        numbers.update(columns)
         rule = make_rule(spec.name, param, numbers, base)
         assert rule is not None
         return rule
     groups = []
-    for y_value in y[1]:
-        for x_value in x[1]:
-            group = dict(base)
-            _assign(spec, group, x[0], x_value)
-            _assign(spec, group, y[0], y_value)
-            groups.append(group)
+    for k in range(cells):
+        group = dict(base)
+        for name, column in columns.items():
+            _assign(spec, group, name, float(column[k]))
+        groups.append(group)
     return TorchGroups(param, spec, groups)
 
 
-def _run(
+def run_cells(
     config: RunConfig,
     param: Tensor,
     optimizer: CellOptimizer,
     progress: Callable[[float], None] | None,
     should_stop: Callable[[], bool] | None,
+    trace: batched.Trace | None = None,
 ) -> Ends:
     def tick(step: int) -> None:
         if step % PROGRESS_EVERY:
@@ -562,7 +583,7 @@ def _run(
         if progress is not None:
             progress(step / (config.steps + 1))
 
-    ends = descend(config, param, optimizer, tick)
+    ends = descend(config, param, optimizer, tick, trace)
     if progress is not None:
         progress(1.0)
     return ends

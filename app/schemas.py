@@ -303,6 +303,28 @@ class MapOut(BaseModel):
     stability_boundary: list[tuple[float, float]] | None = None
 
 
+class SweepRequest(RunRequest):
+    axis: AxisIn = Field(
+        description='the setting to sweep: a numeric hyperparameter ("lr", "betas.0") or '
+        '"start_x" / "start_y"; n values from min to max (at most 128, n × steps ≤ 400,000)'
+    )
+
+
+class SweepOut(BaseModel):
+    """Row i is the run with values[i]: its frames' x, y, loss and gradient norm."""
+
+    axis: AxisIn
+    values: list[float]
+    dtype: Literal["float32", "float64"]
+    status: list[Status]
+    steps_taken: list[int] = Field(description="row i has frames 0 … steps_taken[i]")
+    final_loss: list[float | None]
+    x: list[list[float]]
+    y: list[list[float]]
+    loss: list[list[float]]
+    grad_norm: list[list[float]]
+
+
 class FrameOut(BaseModel):
     step: int
     x: float

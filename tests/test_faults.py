@@ -110,9 +110,9 @@ def test_websocket_client_that_disconnects_mid_stream(server: tuple[str, ThreadS
 JUNK: list[tuple[str | bytes, str]] = [
     ("not json", "message is not JSON"),
     ("{", "message is not JSON"),
-    ("[1, 2]", 'message must be an object with "type": "run" or "cancel"'),
-    ('{"type": "fly"}', 'message must be an object with "type": "run" or "cancel"'),
-    ('"run"', 'message must be an object with "type": "run" or "cancel"'),
+    ("[1, 2]", 'message must be an object with "type": "run", "sweep" or "cancel"'),
+    ('{"type": "fly"}', 'message must be an object with "type": "run", "sweep" or "cancel"'),
+    ('"run"', 'message must be an object with "type": "run", "sweep" or "cancel"'),
     (b"\x00\x01binary", "send JSON text messages"),
     (b"{}", "send JSON text messages"),
 ]

@@ -353,7 +353,7 @@ def test_dropping_rows_keeps_the_others_trajectories(optimizer: str) -> None:
     axis = torch.linspace(-5, 5, 6)
     starts = torch.stack(torch.meshgrid(axis, axis, indexing="xy"))
     full, part = (starts.reshape(2, -1).T.contiguous().requires_grad_() for _ in range(2))
-    make = maps._basin_optimizer
+    make = maps.basin_optimizer
     full_opt, part_opt = make(spec, hp, full), make(spec, hp, part)
     for _ in range(10):
         _step(full, full_opt)

@@ -13,25 +13,28 @@ import contextlib
 import functools
 import json
 import logging
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 from uuid import uuid4
 
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
 from app.config import Settings, SettingsDep
 from app.engine import Frame, RunCancelled, RunTimeout
 from app.errors import InvalidInput
-from app.jobs import Busy
+from app.jobs import Busy, JobTimeout
+from app.routes import sweeps as sweep_routes
 from app.routes.api import build_config
 from app.routes.clients import client_id
 from app.routes.errors import invalid_input_detail, validation_detail
 from app.runner import done_payload, frame_batches, start
 from app.runqueue import QueueTimeout, RunQueue, Ticket
-from app.schemas import BUSY, SSE_EVENT, TOO_LONG, RunRequest
+from app.schemas import BUSY, SSE_EVENT, TOO_LONG, RunRequest, SweepRequest
 
 log = logging.getLogger("losslab")
 router = APIRouter(tags=["stream"])
@@ -121,11 +124,23 @@ class RunSocket:
         self.send_lock = asyncio.Lock()
         self.task: asyncio.Task[None] | None = None
         self.run_id: Any = None
+        self.sweep_task: asyncio.Task[None] | None = None
+        self.sweep_stop = threading.Event()
+        self.sweep_id: Any = None
 
     async def send(self, payload: dict[str, Any]) -> None:
+        await self.send_text(dumps(payload))
+
+    async def send_text(self, text: str) -> None:
+        await self._send({"type": "websocket.send", "text": text})
+
+    async def send_bytes(self, data: bytes) -> None:
+        await self._send({"type": "websocket.send", "bytes": data})
+
+    async def _send(self, message: dict[str, Any]) -> None:
         async with self.send_lock:
             try:
-                await self.websocket.send_text(dumps(payload))
+                await self.websocket.send(message)
             except (WebSocketDisconnect, RuntimeError):
                 # Starlette raises RuntimeError for a send after the close: the client left.
                 raise ClientGone from None
@@ -149,11 +164,13 @@ class RunSocket:
         finally:
             live.discard(self)
             await self.cancel(notify=False)
+            await self.cancel_sweep(notify=False)
 
     async def shut_down(self) -> None:
         """Server shutdown: cancel the run in flight, say so, and close (1012: restarting)."""
         with contextlib.suppress(Exception):
             await self.cancel(notify=True)
+            await self.cancel_sweep(notify=True)
             await self.websocket.close(code=1012)
 
     async def handle(self, text: str | None) -> None:
@@ -169,11 +186,16 @@ class RunSocket:
         except (ValueError, RecursionError):
             await self.send({"type": "error", "run_id": None, "detail": "message is not JSON"})
             return
-        if not isinstance(message, dict) or message.get("type") not in ("run", "cancel"):
-            detail = 'message must be an object with "type": "run" or "cancel"'
+        if not isinstance(message, dict) or message.get("type") not in ("run", "sweep", "cancel"):
+            detail = 'message must be an object with "type": "run", "sweep" or "cancel"'
             await self.send({"type": "error", "run_id": None, "detail": detail})
             return
+        if message["type"] == "sweep":
+            await self.start_sweep(message)
+            return
         await self.cancel(notify=True)
+        if message["type"] == "cancel":
+            await self.cancel_sweep(notify=True)
         if message["type"] == "run":
             run_id = message.get("run_id")
             if not isinstance(run_id, str | int) or isinstance(run_id, bool):
@@ -191,6 +213,68 @@ class RunSocket:
             await task
         if notify:
             await self.send({"type": "cancelled", "run_id": self.run_id})
+
+    async def start_sweep(self, message: dict[str, Any]) -> None:
+        """A newer sweep replaces the socket's sweep in flight (not its run)."""
+        await self.cancel_sweep(notify=True)
+        sweep_id = message.get("sweep_id")
+        if not isinstance(sweep_id, str | int) or isinstance(sweep_id, bool):
+            sweep_id = uuid4().hex
+        body = {k: v for k, v in message.items() if k not in ("type", "sweep_id", "encoding")}
+        encoding = message.get("encoding", "json")
+        if encoding not in ("json", "binary"):
+            why = 'encoding must be "json" or "binary"'
+            detail = [{"loc": ["body", "encoding"], "msg": why, "type": "value_error"}]
+            await self.send({"type": "error", "sweep_id": sweep_id, "detail": detail})
+            return
+        self.sweep_id, self.sweep_stop = sweep_id, threading.Event()
+        self.sweep_task = asyncio.create_task(
+            self.sweep(sweep_id, body, encoding == "binary", self.sweep_stop)
+        )
+
+    async def cancel_sweep(self, notify: bool) -> None:
+        """Stop the sweep in flight and wait until its job slot is free again."""
+        task, self.sweep_task = self.sweep_task, None
+        if task is None or task.done():
+            return
+        self.sweep_stop.set()
+        with contextlib.suppress(Exception):
+            await task
+        if notify:
+            await self.send({"type": "cancelled", "sweep_id": self.sweep_id})
+
+    async def sweep(
+        self, sweep_id: Any, body: dict[str, Any], as_binary: bool, stop: threading.Event
+    ) -> None:
+        def fail(detail: Any, **extra: Any) -> dict[str, Any]:
+            return {"type": "error", "sweep_id": sweep_id, "detail": detail, **extra}
+
+        header = {"type": "sweep", "sweep_id": sweep_id}
+        try:
+            request = SweepRequest.model_validate(body)
+            compute = await run_in_threadpool(sweep_routes.prepare, request, self.settings)
+            answer = await sweep_routes.run_sweep(
+                self.websocket.app.state.jobs,
+                compute,
+                client_id(self.websocket),
+                lambda result: sweep_routes.encode(result, as_binary, header),
+                stop,
+            )
+            await (self.send_bytes(answer) if as_binary else self.send_text(answer.decode()))
+        except ValidationError as error:
+            await self.send(fail(body_detail(error)))
+        except InvalidInput as error:
+            await self.send(fail(invalid_input_detail(error)))
+        except Busy as error:
+            await self.send(fail(str(error), limit=error.limit))
+        except (JobTimeout, RunTimeout) as error:
+            await self.send(fail(str(error)))
+        except (RunCancelled, ClientGone):
+            return
+        except Exception:
+            log.exception("sweep %s failed", sweep_id)
+            with contextlib.suppress(ClientGone):
+                await self.send(fail("internal error"))
 
     async def stream(self, run_id: Any, body: dict[str, Any]) -> None:
         try:
@@ -222,10 +306,7 @@ class RunSocket:
             build = functools.partial(build_config, request, self.settings)
             trajectory, rest, first = await start(queue, ticket, build, self.settings.run_seconds)
         except ValidationError as error:
-            detail = [
-                item | {"loc": ["body", *item["loc"]]} for item in validation_detail(error.errors())
-            ]
-            await self.send({"type": "error", "run_id": run_id, "detail": detail})
+            await self.send({"type": "error", "run_id": run_id, "detail": body_detail(error)})
             return
         except InvalidInput as error:
             detail = invalid_input_detail(error)
@@ -247,6 +328,11 @@ class RunSocket:
             await self.send({"type": "error", "run_id": run_id, "detail": str(error)})
         except RunCancelled:
             return
+
+
+def body_detail(error: ValidationError) -> list[dict[str, Any]]:
+    """A message's validation errors, located as in an HTTP body."""
+    return [item | {"loc": ["body", *item["loc"]]} for item in validation_detail(error.errors())]
 
 
 async def close_all(app: Any) -> None:
