@@ -30,6 +30,7 @@ check: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_engine.py
+	$(BIN)/python bench/bench_sweeps.py
 
 # 50 WebSocket clients dragging sliders plus a burst of maps against a real server (~1 min).
 load: $(STAMP)
