@@ -110,8 +110,36 @@ def canonical(node: ast.expr) -> ast.expr:
             )
         return ast.Call(ast.Name(name, ast.Load()), [canonical(a) for a in node.args], [])
     if isinstance(node, ast.BinOp | ast.UnaryOp):
-        raise FormulaError(f"only the operators + - * / ** may be used{_where(node)}")
+        raise _BadOperator(node)
     raise FormulaError(f"{type(node).__name__} is not allowed in a formula{_where(node)}")
+
+
+class _BadOperator(Exception):
+    """An operator outside the whitelist; `parse` names it and its column in the text."""
+
+    def __init__(self, node: ast.BinOp | ast.UnaryOp) -> None:
+        super().__init__()
+        self.node = node
+
+
+def _operator_message(text: str, node: ast.BinOp | ast.UnaryOp) -> str:
+    """Say which operator is refused and where: a BinOp's own column is its left operand's,
+    so the operator is looked for between its operands."""
+    column, symbol = node.col_offset, ""
+    if isinstance(node, ast.BinOp) and node.left.end_lineno == node.right.lineno == 1:
+        start = node.left.end_col_offset or 0
+        gap = text[start : node.right.col_offset]
+        offset = next((k for k, c in enumerate(gap) if c not in " \t)"), 0)
+        column = start + offset
+        symbol = gap[offset:].split("(")[0].strip()
+    elif isinstance(node, ast.UnaryOp) and node.lineno == node.operand.lineno == 1:
+        symbol = text[node.col_offset : node.operand.col_offset].strip()
+    if isinstance(node.op, ast.BitXor):
+        return f"^ is not a power in Python: write x**2, not x^2 (at column {column + 1})"
+    refused = f"{symbol} " if symbol else ""
+    return (
+        f"only the operators + - * / ** may be used; {refused}is not one (at column {column + 1})"
+    )
 
 
 def _check_real(power: ast.BinOp, node: ast.expr) -> None:
@@ -163,7 +191,10 @@ def parse(text: object) -> ast.expr:
         raise FormulaError("the formula is nested too deeply") from None
     if _depth(tree) > MAX_DEPTH + 1:
         raise FormulaError(f"the formula is nested deeper than {MAX_DEPTH} levels")
-    return canonical(tree.body)
+    try:
+        return canonical(tree.body)
+    except _BadOperator as bad:
+        raise FormulaError(_operator_message(text.strip(), bad.node)) from None
 
 
 def _evaluator(node: ast.expr) -> Evaluator:

@@ -102,6 +102,23 @@ def test_messages_point_at_the_problem(client: TestClient) -> None:
     assert "nested" in message("sin(" * 60 + "x" + ")" * 60)
 
 
+@pytest.mark.parametrize(
+    ("formula", "expected"),
+    [
+        ("x^2 + y**2", "write x**2, not x^2 (at column 2)"),
+        ("x**2 + (y+1) ^ 2", "(at column 14)"),
+        ("x**2 + y % 3", "% is not one (at column 10)"),
+        ("x + y // 2", "// is not one (at column 7)"),
+        ("x + ~y", "~ is not one (at column 5)"),
+    ],
+)
+def test_a_refused_operator_is_named_at_its_own_column(formula: str, expected: str) -> None:
+    """A binary operator's node starts at its left operand: the column is the operator's."""
+    with pytest.raises(FormulaError) as error:
+        compile_formula(formula)
+    assert expected in error.value.message
+
+
 def test_a_formula_run_is_the_plain_torch_loop(client: TestClient) -> None:
     formula = "(x**2 + y - 11)**2 + (x + y**2 - 7)**2"
     domain = {"x": [-5, 5], "y": [-5, 5]}
