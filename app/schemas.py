@@ -207,10 +207,23 @@ class Ensemble(BaseModel):
     runs: list[EnsembleMember]
 
 
+class ModelData(BaseModel):
+    """A regression model's data set, for drawing it with the model of the current frame."""
+
+    model: Literal["linear_regression", "logistic_regression"]
+    x: list[float]
+    y: list[float] = Field(description="targets (linear) or labels 0/1 (logistic)")
+
+
 class CustomSurfaceOut(BaseModel):
     surface: SurfaceOut
     grid: Grid
     note: str = Field("", description="what to know about this surface (e.g. no finite minimum)")
+    data: ModelData | None = Field(
+        None,
+        description="regression models: the data set; the frame's (x, y) is (w, b), the "
+        "line y = w·x + b (linear) or the boundary x = -b/w (logistic)",
+    )
 
 
 class Dataset(BaseModel):

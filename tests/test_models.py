@@ -119,6 +119,21 @@ def test_least_squares_minimum_of_the_tiny_data_set(client: TestClient) -> None:
     assert run["analysis"]["outcome"]["type"] == "minimum"
 
 
+def test_a_regression_landscape_carries_its_data(client: TestClient) -> None:
+    """The page draws the data and the frame's line; the network plane has no such data."""
+    body = {"model": "linear_regression", "dataset": "tiny"}
+    answer = strict_json(client.post("/api/surfaces/model?resolution=5", json=body).text)
+    assert answer["data"] == {"model": "linear_regression", "x": [1.0, 2.0, 3.0],
+                              "y": [2.0, 4.0, 6.0]}  # fmt: skip
+    body = {"model": "logistic_regression", "dataset": "two_classes", "seed": 3}
+    data = strict_json(client.post("/api/surfaces/model?resolution=5", json=body).text)["data"]
+    expected = model_surface("logistic_regression", "two_classes", None, 3)
+    assert data["x"] == expected.data_x.reshape(-1).tolist()
+    assert set(data["y"]) == {0.0, 1.0} and len(data["x"]) == len(data["y"]) == 200
+    custom = {"formula": "x**2 + y**2"}
+    assert client.post("/api/surfaces/custom?resolution=5", json=custom).json()["data"] is None
+
+
 def test_separable_data_have_no_finite_minimum(client: TestClient) -> None:
     body = {"model": "logistic_regression", "dataset": "separable"}
     answer = strict_json(client.post("/api/surfaces/model", json=body).text)

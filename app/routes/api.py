@@ -20,7 +20,7 @@ from app.engine import InvalidRun, RunConfig
 from app.formula import formula_surface
 from app.hyperparameters import Hyperparameter
 from app.jobs import Job, JobTimeout
-from app.models import model_surface, parse_csv
+from app.models import ModelSurface, model_surface, parse_csv
 from app.network import plane_surface
 from app.optimizers import OPTIMIZERS, OptimizerSpec
 from app.presets import get_presets
@@ -223,11 +223,15 @@ async def list_schedulers() -> Any:
 def _described(body: CustomSurface | ModelSurfaceIn, resolution: int) -> dict[str, Any]:
     surface = resolve_surface(body)
     assert isinstance(surface, Surface)
-    return {
+    answer = {
         "surface": surface_out(surface),
         "grid": json.loads(_grid_json(surface, resolution)),
         "note": getattr(surface, "note", ""),
     }
+    if isinstance(surface, ModelSurface):
+        x, y = surface.data_x.reshape(-1).tolist(), surface.data_y.reshape(-1).tolist()
+        answer["data"] = {"model": surface.model, "x": x, "y": y}
+    return answer
 
 
 GridResolution = Annotated[
