@@ -1,11 +1,13 @@
-"""Settings: every limit a request can run into lives here (env prefix LOSSLAB_)."""
+"""Settings: every limit a request can run into lives here, and only here (env prefix LOSSLAB_).
+
+The computing modules (engine, maps, sweeps, network) take a `Settings` as their `limits`
+(defaulting to the environment's), so a limit is written once; the routes pass the app's.
+"""
 
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Annotated
 
-from fastapi import Depends
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -84,6 +86,3 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
-
-
-SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -32,6 +32,7 @@ from typing import Any, Literal, TypedDict, cast
 
 import torch
 
+from app.config import get_settings
 from app.errors import InvalidInput
 from app.models import ModelSurface
 from app.optimizers import HyperparameterError, OptimizerSpec, get_optimizer
@@ -193,7 +194,7 @@ def make_config(
     start: Sequence[float] | None = None,
     steps: int = 100,
     dtype: str = "float32",
-    max_steps: int = 10_000,
+    max_steps: int | None = None,
     scheduler: SchedulerConfig | None = None,
     clip: Clip | None = None,
     noise: Noise | None = None,
@@ -204,6 +205,8 @@ def make_config(
     values = spec.coerce(hyperparameters or {})
     if dtype not in DTYPES:
         raise InvalidRun(("dtype",), f"dtype must be one of {list(DTYPES)}")
+    if max_steps is None:
+        max_steps = get_settings().max_steps
     if not 1 <= steps <= max_steps:
         raise InvalidRun(("steps",), f"steps must be between 1 and {max_steps}")
     point = tuple(float(v) for v in (surf.default_start if start is None else start))

@@ -16,7 +16,9 @@ Optimizers. Basin maps run the element-wise torch.optim optimizers (`BASIN_TORCH
 are, over the whole batch, and Adafactor by a row-wise re-implementation; LBFGS and Muon
 couple the elements of their parameter and are refused. Hyperparameter maps run SGD, Adam,
 AdamW, RMSprop and Adagrad by per-cell update rules, and every other optimizer but LBFGS with
-one torch.optim parameter group per cell, within `MAX_FALLBACK_CELL_STEPS`. Every path gives
+one torch.optim parameter group per cell, within `Settings.max_map_fallback_cell_steps`
+(some 30 µs per cell and step, bench/bench_maps.py). The sizes a map may have are the
+`Settings` it is given as `limits` (app/config.py). Every path gives
 each cell the trajectory of its single run, bit for bit (tests/test_maps.py).
 
 A model's landscape (app/models.py) is mapped with full-batch steps on its full-data loss
@@ -55,6 +57,7 @@ from app.batched_optim import (
     make_rule,
 )
 from app.calculus import gradient_and_hessian
+from app.config import Settings, get_settings
 from app.engine import RunConfig
 from app.errors import InvalidInput
 from app.hyperparameters import Hyperparameter
@@ -63,12 +66,6 @@ from app.network import NetworkSurface
 from app.optimizers import OPTIMIZERS, HyperparameterError, OptimizerSpec
 from app.surfaces import Surface
 
-MAX_STEPS = 10_000
-MAX_RESOLUTION = 256
-MAX_AXIS_CELLS = 128
-MAX_CELL_STEPS = 256 * 256 * 500
-# A parameter group per cell costs some 30 µs per cell and step (bench/bench_maps.py).
-MAX_FALLBACK_CELL_STEPS = 100_000
 PROGRESS_EVERY = 10
 # What one cell costs per step on one core, measured on the development machine (a batched
 # forward, backward and SGD step): analytic and formula surfaces, a model per data row, and
@@ -173,16 +170,15 @@ def basin_map(
     progress: Callable[[float], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     *,
-    max_steps: int = MAX_STEPS,
-    max_resolution: int = MAX_RESOLUTION,
-    max_cell_steps: int = MAX_CELL_STEPS,
+    limits: Settings | None = None,
 ) -> BasinMap:
+    limits = limits or get_settings()
     if optimizer.name not in BASIN_TORCH | BASIN_RULES:
         raise UnsupportedOptimizer(optimizer.name, BASIN_TORCH | BASIN_RULES)
     check_surface(surface)
-    config = _run_config(surface, optimizer, hyperparameters, None, steps, dtype, max_steps)
-    check_count(("resolution",), resolution, max_resolution)
-    _check_budget(resolution * resolution, steps, max_cell_steps)
+    config = _run_config(surface, optimizer, hyperparameters, None, steps, dtype, limits.max_steps)
+    check_count(("resolution",), resolution, limits.max_map_resolution)
+    _check_budget(resolution * resolution, steps, limits.max_map_cell_steps)
     xs = torch.linspace(*surface.domain.x, resolution, dtype=F64)
     ys = torch.linspace(*surface.domain.y, resolution, dtype=F64)
     starts = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), dim=-1).reshape(-1, 2)
@@ -202,22 +198,21 @@ def check_hyperparameter_map(
     y_axis: Axis,
     dtype: str = "float32",
     *,
-    max_steps: int = MAX_STEPS,
-    max_axis_cells: int = MAX_AXIS_CELLS,
-    max_cell_steps: int = MAX_CELL_STEPS,
-    max_fallback_cell_steps: int = MAX_FALLBACK_CELL_STEPS,
+    limits: Settings | None = None,
 ) -> tuple[RunConfig, list[float], list[float]]:
     """Everything a hyperparameter map refuses, checked before any work: the config of its
     first corner (with the request's own values) and the axes' values."""
+    limits = limits or get_settings()
+    max_fallback_cell_steps = limits.max_map_fallback_cell_steps
     if optimizer.name in HYPERPARAMETER_REFUSED:
         raise UnsupportedOptimizer(optimizer.name, frozenset(OPTIMIZERS) - HYPERPARAMETER_REFUSED)
     check_surface(surface)
-    xs = axis_values("x", x_axis, optimizer, max_axis_cells)
-    ys = axis_values("y", y_axis, optimizer, max_axis_cells)
+    xs = axis_values("x", x_axis, optimizer, limits.max_map_axis)
+    ys = axis_values("y", y_axis, optimizer, limits.max_map_axis)
     if x_axis.name == y_axis.name:
         raise InvalidAxis("y", "name", "the two axes must name different hyperparameters")
     cells = len(xs) * len(ys)
-    _check_budget(cells, steps, max_cell_steps)
+    _check_budget(cells, steps, limits.max_map_cell_steps)
     if optimizer.name not in RULES and cells * steps > max_fallback_cell_steps:
         raise InvalidMap(
             ("steps",),
@@ -226,7 +221,13 @@ def check_hyperparameter_map(
             f"cells × steps; this map asks for {cells * steps:,}",
         )
     corner = functools.partial(
-        _run_config, surface, optimizer, start=start, steps=steps, dtype=dtype, max_steps=max_steps
+        _run_config,
+        surface,
+        optimizer,
+        start=start,
+        steps=steps,
+        dtype=dtype,
+        max_steps=limits.max_steps,
     )
     config = _corner_configs(corner, optimizer, hyperparameters, (x_axis, xs), (y_axis, ys))
     return config, xs, ys
@@ -244,16 +245,11 @@ def hyperparameter_map(
     progress: Callable[[float], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     *,
-    max_steps: int = MAX_STEPS,
-    max_axis_cells: int = MAX_AXIS_CELLS,
-    max_cell_steps: int = MAX_CELL_STEPS,
-    max_fallback_cell_steps: int = MAX_FALLBACK_CELL_STEPS,
+    limits: Settings | None = None,
 ) -> HyperparameterMap:
     config, xs, ys = check_hyperparameter_map(
-        surface, optimizer, hyperparameters, start, steps, x_axis, y_axis, dtype,
-        max_steps=max_steps, max_axis_cells=max_axis_cells, max_cell_steps=max_cell_steps,
-        max_fallback_cell_steps=max_fallback_cell_steps,
-    )  # fmt: skip
+        surface, optimizer, hyperparameters, start, steps, x_axis, y_axis, dtype, limits=limits
+    )
     cells = len(xs) * len(ys)
     base = resolved(optimizer, config.hyperparameters)
     param = torch.tensor(config.start, dtype=config.torch_dtype).repeat(cells, 1)

@@ -30,6 +30,7 @@ from torch.nn.utils import parameters_to_vector, vector_to_parameters
 from torch.utils.data import DataLoader, TensorDataset
 
 from app.calculus import gradient_and_hessian
+from app.config import Settings, get_settings
 from app.errors import InvalidInput
 from app.optimizers import OptimizerSpec, get_optimizer
 from app.surfaces import Domain, Minimum, Surface
@@ -40,8 +41,6 @@ WIDTHS = (2, 16, 16, 2)
 N_POINTS = 300
 # θ*: full-batch Adam from the seeded init; enough steps for ~100% training accuracy.
 STAR_OPTIMIZER, STAR_HYPERPARAMETERS, STAR_STEPS = "Adam", {"lr": 0.01}, 500
-MAX_STEPS = 5_000
-MAX_RESOLUTION = 200
 MAX_SEED = 2**63 - 1
 # Points per vmap chunk: (chunk, points, 16) activations stay small enough to be fast.
 GRID_CHUNK = 128
@@ -547,8 +546,7 @@ def train_network(
     resolution: int = 60,
     init_seed: int | None = None,
     *,
-    max_steps: int = MAX_STEPS,
-    max_resolution: int = MAX_RESOLUTION,
+    limits: Settings | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> NetworkTraining:
     """Train all weights of the MLP with `optimizer` from the init of `init_seed` (default:
@@ -560,8 +558,9 @@ def train_network(
     """
     _check_choice(dataset, seed)
     init_seed = seed if init_seed is None else _check_whole(init_seed, "init_seed", 0, MAX_SEED)
-    _check_whole(steps, "steps", 1, max_steps)
-    _check_whole(resolution, "resolution", 2, max_resolution)
+    limits = limits or get_settings()
+    _check_whole(steps, "steps", 1, limits.max_network_steps)
+    _check_whole(resolution, "resolution", 2, limits.max_network_resolution)
     x, labels = make_dataset(dataset, seed)
     if batch_size is not None:
         _check_whole(batch_size, "batch_size", 1, len(x))

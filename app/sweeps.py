@@ -27,14 +27,12 @@ from torch import Tensor
 from app import batched_optim as batched
 from app import maps
 from app.batched_optim import RULES, Trace
+from app.config import Settings, get_settings
 from app.engine import RunConfig
 from app.errors import InvalidInput
 from app.maps import Axis, InvalidAxis, InvalidMap
 from app.optimizers import OptimizerSpec
 
-MAX_VALUES = 128
-MAX_CELL_STEPS = 400_000
-"""n × steps: the frames a sweep keeps (about 32 bytes each while it runs)."""
 START_AXES = ("start_x", "start_y")
 HYPERPARAMETER_OPTIMIZERS = RULES
 START_OPTIMIZERS = maps.BASIN_TORCH | maps.BASIN_RULES
@@ -104,12 +102,13 @@ def check(
     make_config: MakeConfig,
     axis: Axis,
     *,
-    max_values: int = MAX_VALUES,
-    max_cell_steps: int = MAX_CELL_STEPS,
+    limits: Settings | None = None,
 ) -> tuple[RunConfig, list[float]]:
     """Everything a sweep refuses, checked before any work: the config to sweep (that of the
     axis's first value) and the axis's values. `hyperparameters` and `start` are the run's
     own; `make_config` validates a single run's settings as the engine does."""
+    limits = limits or get_settings()
+    max_values, max_cell_steps = limits.max_sweep_values, limits.max_sweep_cell_steps
     if axis.name in START_AXES:
         if optimizer.name not in START_OPTIMIZERS:
             raise _unsupported(optimizer.name, START_OPTIMIZERS, "a start axis")

@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import torch
 from fastapi.testclient import TestClient
 
+from app.config import Settings
 from app.optimizers import OPTIMIZERS
 from app.surfaces import SURFACES
 from tests.conftest import strict_json
@@ -234,3 +236,12 @@ def test_state_values_are_numbers_or_lists(client: TestClient) -> None:
     assert set(state) == {"step", "exp_avg", "exp_avg_sq"}
     assert isinstance(state["exp_avg"], list) and len(state["exp_avg"]) == 2
     assert math.isfinite(state["step"])
+
+
+def test_the_limits_are_the_settings(make_client: Callable[..., TestClient]) -> None:
+    """A client reads the limits instead of copying them: they follow the settings."""
+    limits = make_client(Settings(max_steps=123, max_sweep_values=7)).get("/api/limits").json()
+    assert limits["max_steps"] == 123 and isinstance(limits["max_steps"], int)
+    assert limits["max_sweep_values"] == 7
+    assert limits["run_seconds"] == Settings().run_seconds
+    assert "host" not in limits and "cors_origins" not in limits

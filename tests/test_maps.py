@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 
 from app import batched_optim, engine, maps
+from app.config import Settings
 from app.errors import InvalidInput
 from app.maps import DIVERGED, UNDECIDED, Axis, BasinMap, CellGrid, HyperparameterMap, MapCancelled
 from app.models import model_surface
@@ -544,7 +545,7 @@ INVALID: list[tuple[str, Callable[[], object], tuple[str | int, ...]]] = [
     ("resolution", lambda: bowl_basin(resolution=1), ("resolution",)),
     ("resolution-max", lambda: bowl_basin(resolution=257), ("resolution",)),
     ("steps", lambda: bowl_basin(steps=0), ("steps",)),
-    ("budget", lambda: bowl_basin(steps=100, max_cell_steps=1000), ("steps",)),
+    ("budget", lambda: bowl_basin(steps=100, limits=Settings(max_map_cell_steps=1000)), ("steps",)),
     ("dtype", lambda: bowl_basin(dtype="float16"), ("dtype",)),
     ("lr", lambda: bowl_basin(hp={"lr": -1}), ("hyperparameters", "lr")),
     ("unknown-hp", lambda: bowl_basin(hp={"beta": 1}), ("hyperparameters", "beta")),

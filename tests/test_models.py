@@ -121,7 +121,7 @@ def test_least_squares_minimum_of_the_tiny_data_set(client: TestClient) -> None:
 
 def test_a_regression_landscape_carries_its_data(client: TestClient) -> None:
     """The page draws the data and the frame's line; the network plane has no such data."""
-    body = {"model": "linear_regression", "dataset": "tiny"}
+    body: dict[str, Any] = {"model": "linear_regression", "dataset": "tiny"}
     answer = strict_json(client.post("/api/surfaces/model?resolution=5", json=body).text)
     assert answer["data"] == {"model": "linear_regression", "x": [1.0, 2.0, 3.0],
                               "y": [2.0, 4.0, 6.0]}  # fmt: skip

@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from app import engine
-from app.config import Settings, SettingsDep
+from app.config import Settings
 from app.engine import InvalidRun, RunConfig
 from app.formula import formula_surface
 from app.hyperparameters import Hyperparameter
@@ -25,6 +25,7 @@ from app.network import plane_surface
 from app.optimizers import OPTIMIZERS, OptimizerSpec
 from app.presets import get_presets
 from app.routes.clients import client_id
+from app.routes.deps import SettingsDep
 from app.runner import run_whole
 from app.runqueue import RunQueue
 from app.schedulers import SCHEDULERS, SchedulerSpec, make_scheduler
@@ -287,6 +288,15 @@ async def parse_dataset(request: Request) -> Any:
     except UnicodeDecodeError:
         raise InvalidRun(("dataset",), "the CSV must be UTF-8 text") from None
     return await in_queue(request, lambda: parse_csv(text))
+
+
+@router.get("/limits", response_model=dict[str, int | float])
+async def list_limits(settings: SettingsDep) -> dict[str, int | float]:
+    """The server's size and time limits (every `max_*` setting, and the time limits), so a
+    client can stay within them instead of copying them. Names as in `LOSSLAB_<NAME>`."""
+    values = settings.model_dump()
+    names = [name for name in values if name.startswith("max_") or name.endswith("_seconds")]
+    return {name: values[name] for name in sorted(names)}
 
 
 @router.get("/presets", response_model=list[Preset])

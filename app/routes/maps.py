@@ -23,12 +23,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from app import binary, engine, maps, network
-from app.config import Settings, SettingsDep
+from app.config import Settings
 from app.errors import InvalidInput
 from app.jobs import Busy, Job, JobPool, JobTimeout
 from app.optimizers import get_optimizer
 from app.routes.api import resolve_surface
 from app.routes.clients import client_id
+from app.routes.deps import SettingsDep
 from app.routes.errors import invalid_input_detail
 from app.schemas import (
     BUSY,
@@ -112,8 +113,7 @@ def _basins(body: BasinMapRequest, settings: Settings, streamed: bool) -> Comput
     def compute(job: Job, progress: Progress) -> Any:
         return maps.basin_map(
             surface, optimizer, body.hyperparameters, body.steps, body.resolution, body.dtype,
-            progress, job.should_stop, max_steps=settings.max_steps,
-            max_resolution=settings.max_map_resolution, max_cell_steps=settings.max_map_cell_steps,
+            progress, job.should_stop, limits=settings,
         )  # fmt: skip
 
     return compute
@@ -126,24 +126,18 @@ def _hyperparameters(body: HyperparameterMapRequest, settings: Settings, streame
     else:
         x_axis, y_axis = (maps.Axis(**axis.model_dump()) for axis in (body.axes.x, body.axes.y))
     start = surface.default_start if body.start is None else (body.start[0], body.start[1])
-    limits = {
-        "max_steps": settings.max_steps,
-        "max_axis_cells": settings.max_map_axis,
-        "max_cell_steps": settings.max_map_cell_steps,
-        "max_fallback_cell_steps": settings.max_map_fallback_cell_steps,
-    }
     # The fixed settings are checked with the axes' values in place, at the map's corners:
     # {nesterov: true} alone is invalid (momentum 0) but fine on a momentum axis above 0.
     maps.check_hyperparameter_map(
         surface, optimizer, body.hyperparameters, start, body.steps, x_axis, y_axis,
-        body.dtype, **limits,
+        body.dtype, limits=settings,
     )  # fmt: skip
     _check_cost(surface, x_axis.n * y_axis.n, body.steps, settings, streamed)
 
     def compute(job: Job, progress: Progress) -> Any:
         return maps.hyperparameter_map(
             surface, optimizer, body.hyperparameters, start, body.steps, x_axis, y_axis,
-            body.dtype, progress, job.should_stop, **limits,
+            body.dtype, progress, job.should_stop, limits=settings,
         )  # fmt: skip
 
     return compute
@@ -297,8 +291,7 @@ async def train_mlp(body: NetworkTrainRequest, request: Request, settings: Setti
             result = network.train_network(
                 body.dataset, body.seed, optimizer, body.hyperparameters, body.steps,
                 body.batch_size, body.resolution, body.init_seed,
-                max_steps=settings.max_network_steps,
-                max_resolution=settings.max_network_resolution, should_stop=job.should_stop,
+                limits=settings, should_stop=job.should_stop,
             )  # fmt: skip
         except network.TrainingStopped:
             raise JobTimeout(pool.seconds) from None

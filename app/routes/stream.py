@@ -24,13 +24,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
-from app.config import Settings, SettingsDep
+from app.config import Settings
 from app.engine import Frame, RunCancelled, RunTimeout
 from app.errors import InvalidInput
 from app.jobs import Busy, JobTimeout
 from app.routes import sweeps as sweep_routes
 from app.routes.api import build_config
 from app.routes.clients import client_id
+from app.routes.deps import SettingsDep
 from app.routes.errors import invalid_input_detail, validation_detail
 from app.runner import done_payload, frame_batches, start
 from app.runqueue import QueueTimeout, RunQueue, Ticket

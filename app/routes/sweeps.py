@@ -18,12 +18,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from app import binary, maps, sweeps
-from app.config import Settings, SettingsDep
+from app.config import Settings
 from app.engine import RunCancelled, RunConfig
 from app.jobs import Job, JobPool, JobTimeout
 from app.optimizers import get_optimizer
 from app.routes.api import build_config, resolve_surface
 from app.routes.clients import client_id
+from app.routes.deps import SettingsDep
 from app.schemas import BUSY, TOO_LONG, SweepOut, SweepRequest
 from app.surfaces import get_surface
 
@@ -49,7 +50,7 @@ def prepare(body: SweepRequest, settings: Settings) -> Compute:
     axis = maps.Axis(**body.axis.model_dump())
     config, values = sweeps.check(
         optimizer, body.hyperparameters, start, make_config, axis,
-        max_values=settings.max_sweep_values, max_cell_steps=settings.max_sweep_cell_steps,
+        limits=settings,
     )  # fmt: skip
     seconds = maps.estimated_seconds(config.surface, len(values), config.steps)
     if seconds > settings.max_blocking_map_seconds:
