@@ -14,3 +14,8 @@ class InvalidInput(ValueError):
         super().__init__(message)
         self.loc = loc
         self.message = message
+
+
+class InvalidRequest(InvalidInput):
+    """A request the API refuses before any engine sees it (an ensemble without noise, a CSV
+    that is not text, a model option a route does not take)."""

@@ -19,7 +19,7 @@ from app.binary import BINARY_TYPES
 from app.config import Settings, get_settings
 from app.jobs import JobPool
 from app.middleware import BodySizeLimit, RequestLog, SecurityHeaders
-from app.routes import api, docs, health, maps, pages, stream, sweeps
+from app.routes import api, docs, health, maps, network, pages, stream, sweeps
 from app.routes.errors import install_error_handlers
 from app.runqueue import RunQueue
 
@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.queue_seconds,
     )
     app.state.ready = False
+    app.state.sockets = set()  # the open WebSockets (routes/stream.py), closed at shutdown
     app.state.shutting_down = False
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
@@ -89,7 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(stream.router)
     app.include_router(maps.router)
-    app.include_router(maps.network_router)
+    app.include_router(network.router)
     app.include_router(sweeps.router)
     app.include_router(docs.router)
     app.include_router(pages.router)

@@ -3,11 +3,8 @@
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Callable
 from dataclasses import replace
-from functools import lru_cache
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -16,26 +13,22 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from app import engine
 from app.config import Settings
-from app.engine import InvalidRun, RunConfig
-from app.formula import formula_surface
-from app.hyperparameters import Hyperparameter
+from app.errors import InvalidRequest
 from app.jobs import Job, JobTimeout
-from app.models import ModelSurface, model_surface, parse_csv
-from app.network import plane_surface
-from app.optimizers import OPTIMIZERS, OptimizerSpec
+from app.models import ModelSurface, parse_csv
+from app.optimizers import OPTIMIZERS
 from app.presets import get_presets
 from app.routes.clients import client_id
 from app.routes.deps import SettingsDep
 from app.runner import run_whole
 from app.runqueue import RunQueue
-from app.schedulers import SCHEDULERS, SchedulerSpec, make_scheduler
+from app.schedulers import SCHEDULERS
 from app.schemas import (
     BUSY,
     TOO_LONG,
     CustomSurface,
     CustomSurfaceOut,
     Dataset,
-    DatasetIn,
     Ensemble,
     EnsembleRequest,
     Grid,
@@ -48,75 +41,25 @@ from app.schemas import (
     SurfaceOut,
 )
 from app.script import render_script
-from app.surfaces import SURFACES, Surface, UnknownSurface, get_surface
+from app.service import (
+    build_config,
+    grid_body,
+    grid_out,
+    optimizer_out,
+    resolve_surface,
+    scheduler_out,
+    surface_out,
+    surfaces_out,
+)
+from app.surfaces import SURFACES, Surface, UnknownSurface
 
 router = APIRouter(prefix="/api", tags=["api"])
 T = TypeVar("T")
 
 
-def surface_out(surface: Surface) -> dict[str, Any]:
-    return {
-        "name": surface.name,
-        "title": surface.title,
-        "description": surface.description,
-        "formula": surface.formula,
-        "domain": {"x": list(surface.domain.x), "y": list(surface.domain.y)},
-        "default_start": list(surface.default_start),
-        "minima": [
-            {"x": m.x, "y": m.y, "loss": surface.loss_at(m.x, m.y), "kind": m.kind}
-            for m in surface.minima
-        ],
-        "saddles": [
-            {"x": s.x, "y": s.y, "loss": surface.loss_at(s.x, s.y)} for s in surface.saddles
-        ],
-    }
-
-
-def hyperparameter_out(hp: Hyperparameter) -> dict[str, Any]:
-    out = {
-        key: getattr(hp, key)
-        for key in ("name", "type", "default", "description", "min", "max", "log")
-    }
-    out |= {
-        "slider_min": hp.slider_min,
-        "slider_max": hp.slider_max,
-        "nullable": hp.nullable,
-        "choices": None if hp.choices is None else list(hp.choices),
-    }
-    return out
-
-
-def optimizer_out(spec: OptimizerSpec) -> dict[str, Any]:
-    return {
-        "name": spec.name,
-        "title": spec.title,
-        "description": spec.description,
-        "hyperparameters": [hyperparameter_out(hp) for hp in spec.hyperparameters],
-        "needs_closure": spec.needs_closure,
-        "param_shape": list(spec.param_shape),
-    }
-
-
-@lru_cache
-def _surfaces() -> list[dict[str, Any]]:
-    return [surface_out(s) for s in SURFACES.values()]
-
-
-def _grid_json(surface: Surface, resolution: int) -> str:
-    xs, ys, z = surface.grid(resolution)
-    rows = [[v if math.isfinite(v) else None for v in row] for row in z.tolist()]
-    grid = {"x": xs.tolist(), "y": ys.tolist(), "z": rows}
-    return json.dumps(grid, allow_nan=False, separators=(",", ":"))
-
-
-@lru_cache(maxsize=64)
-def _grid_body(name: str, resolution: int) -> bytes:
-    return _grid_json(get_surface(name), resolution).encode()
-
-
 @router.get("/surfaces", response_model=list[SurfaceOut])
 async def list_surfaces() -> Any:
-    return _surfaces()
+    return surfaces_out()
 
 
 @router.get("/surfaces/{name}/grid", response_model=Grid)
@@ -131,7 +74,7 @@ async def surface_grid(
     if name not in SURFACES:
         raise HTTPException(404, UnknownSurface(name).message)
     _check_resolution(resolution, settings.max_grid_resolution)
-    body = await in_queue(http, lambda: _grid_body(name, resolution))
+    body = await in_queue(http, lambda: grid_body(name, resolution))
     return Response(body, media_type="application/json")
 
 
@@ -155,66 +98,6 @@ async def list_optimizers() -> Any:
     return [optimizer_out(spec) for spec in OPTIMIZERS.values()]
 
 
-def resolve_surface(surface: str | CustomSurface | ModelSurfaceIn) -> str | Surface:
-    if isinstance(surface, str):
-        return surface
-    if isinstance(surface, CustomSurface):
-        domain = None if surface.domain is None else surface.domain.model_dump()
-        return formula_surface(surface.formula, domain)
-    dataset = surface.dataset
-    if surface.model == "mlp_plane":
-        if surface.batch_size is not None or not isinstance(dataset, str | None):
-            raise InvalidRun(
-                ("surface",), "mlp_plane takes a dataset name (moons, spirals); no batch_size"
-            )
-        return plane_surface(dataset or "moons", surface.seed, surface.directions)
-    if isinstance(dataset, DatasetIn):
-        return model_surface(surface.model, dataset.model_dump(), surface.batch_size, surface.seed)
-    return model_surface(surface.model, dataset, surface.batch_size, surface.seed)
-
-
-def build_config(request: RunRequest, settings: Settings) -> RunConfig:
-    scheduler = clip = noise = None
-    if request.scheduler is not None:
-        warmup = request.scheduler.warmup
-        scheduler = make_scheduler(
-            request.scheduler.name,
-            request.scheduler.params,
-            None if warmup is None else warmup.model_dump(),
-            request.steps,
-        )
-    if request.clip is not None:
-        norm = request.clip.norm_type
-        clip = engine.Clip(
-            request.clip.max_norm, math.inf if norm == "inf" else norm, request.clip.max_value
-        )
-    if request.noise is not None:
-        noise = engine.Noise(request.noise.std, request.noise.seed)
-    return engine.make_config(
-        surface=resolve_surface(request.surface),
-        optimizer=request.optimizer,
-        hyperparameters=request.hyperparameters,
-        start=request.start,
-        steps=request.steps,
-        dtype=request.dtype,
-        max_steps=settings.max_steps,
-        scheduler=scheduler,
-        clip=clip,
-        noise=noise,
-    )
-
-
-def scheduler_out(spec: SchedulerSpec) -> dict[str, Any]:
-    return {
-        "name": spec.name,
-        "title": spec.title,
-        "description": spec.description,
-        "hyperparameters": [hyperparameter_out(hp) for hp in spec.hyperparameters],
-        "needs_loss": spec.needs_loss,
-        "supports_warmup": not spec.needs_loss,
-    }
-
-
 @router.get("/schedulers", response_model=list[SchedulerOut])
 async def list_schedulers() -> Any:
     """torch.optim.lr_scheduler classes; null parameters are derived from the run."""
@@ -226,7 +109,7 @@ def _described(body: CustomSurface | ModelSurfaceIn, resolution: int) -> dict[st
     assert isinstance(surface, Surface)
     answer = {
         "surface": surface_out(surface),
-        "grid": json.loads(_grid_json(surface, resolution)),
+        "grid": grid_out(surface, resolution),
         "note": getattr(surface, "note", ""),
     }
     if isinstance(surface, ModelSurface):
@@ -286,7 +169,7 @@ async def parse_dataset(request: Request) -> Any:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InvalidRun(("dataset",), "the CSV must be UTF-8 text") from None
+        raise InvalidRequest(("dataset",), "the CSV must be UTF-8 text") from None
     return await in_queue(request, lambda: parse_csv(text))
 
 
@@ -321,7 +204,7 @@ async def create_run(request: RunRequest, http: Request, settings: SettingsDep) 
 
 def _script(request: RunRequest, settings: Settings) -> str:
     if isinstance(request.surface, ModelSurfaceIn):
-        raise InvalidRun(
+        raise InvalidRequest(
             ("surface",), "Copy as PyTorch covers built-in surfaces and formulas, not models yet"
         )
     return render_script(build_config(request, settings))
@@ -344,9 +227,9 @@ async def run_script(
 
 def _ensemble(request: EnsembleRequest, settings: Settings, job: Job) -> dict[str, Any]:
     if request.noise is None:
-        raise InvalidRun(("noise",), "an ensemble needs gradient noise: give noise {std, seed}")
+        raise InvalidRequest(("noise",), "an ensemble needs gradient noise: give noise {std, seed}")
     if request.members * request.steps > settings.max_ensemble_steps:
-        raise InvalidRun(
+        raise InvalidRequest(
             ("members",),
             f"members × steps must be at most {settings.max_ensemble_steps}",
         )

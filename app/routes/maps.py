@@ -20,14 +20,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from app import binary, engine, maps, network
 from app.config import Settings
 from app.errors import InvalidInput
 from app.jobs import Busy, Job, JobPool, JobTimeout
 from app.optimizers import get_optimizer
-from app.routes.api import resolve_surface
 from app.routes.clients import client_id
 from app.routes.deps import SettingsDep
 from app.routes.errors import invalid_input_detail
@@ -38,9 +37,8 @@ from app.schemas import (
     BasinMapRequest,
     HyperparameterMapRequest,
     MapOut,
-    NetworkTrainingOut,
-    NetworkTrainRequest,
 )
+from app.service import resolve_surface
 from app.surfaces import Surface, get_surface
 
 router = APIRouter(prefix="/api/maps", tags=["maps"])
@@ -274,27 +272,3 @@ def _start_stream(request: Request, compute: Compute) -> StreamingResponse:
     pool.check(client)
     as_binary = binary.wants_binary(request.headers.get("accept"))
     return _streamed(pool, compute, client, as_binary)
-
-
-network_router = APIRouter(prefix="/api/models", tags=["models"])
-
-
-@network_router.post("/mlp/train", response_model=NetworkTrainingOut, responses=BUSY | TOO_LONG)
-async def train_mlp(body: NetworkTrainRequest, request: Request, settings: SettingsDep) -> Response:
-    """Train all weights of the MLP with any optimizer; the path on its own PCA plane."""
-    optimizer = get_optimizer(body.optimizer)
-
-    pool: JobPool = request.app.state.jobs
-
-    def job_body(job: Job) -> Any:
-        try:
-            result = network.train_network(
-                body.dataset, body.seed, optimizer, body.hyperparameters, body.steps,
-                body.batch_size, body.resolution, body.init_seed,
-                limits=settings, should_stop=job.should_stop,
-            )  # fmt: skip
-        except network.TrainingStopped:
-            raise JobTimeout(pool.seconds) from None
-        return result.as_dict()
-
-    return JSONResponse(await pool.run(job_body, client_id(request)))

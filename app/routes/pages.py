@@ -27,9 +27,9 @@ from pydantic import TypeAdapter
 
 from app.optimizers import OPTIMIZERS
 from app.presets import get_presets
-from app.routes.api import _grid_body, _surfaces, optimizer_out, scheduler_out
 from app.schedulers import SCHEDULERS
 from app.schemas import OptimizerOut, Preset, SchedulerOut, SurfaceOut
+from app.service import grid_body, optimizer_out, scheduler_out, surfaces_out
 from app.surfaces import SURFACES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,7 +75,7 @@ def _as_answered(model: Any, items: list[dict[str, Any]]) -> list[Any]:
 def boot_lists() -> Markup:
     """The lists the page fetches at boot, as the API answers them (they never change)."""
     payload = {
-        "surfaces": _as_answered(SurfaceOut, _surfaces()),
+        "surfaces": _as_answered(SurfaceOut, surfaces_out()),
         "optimizers": _as_answered(OptimizerOut, [optimizer_out(s) for s in OPTIMIZERS.values()]),
         "schedulers": _as_answered(SchedulerOut, [scheduler_out(s) for s in SCHEDULERS.values()]),
         "presets": _as_answered(Preset, get_presets()),
@@ -85,7 +85,7 @@ def boot_lists() -> Markup:
 
 @lru_cache(maxsize=16)
 def boot_grid(name: str) -> Markup:
-    return embed_json(_grid_body(name, GRID_RESOLUTION).decode())
+    return embed_json(grid_body(name, GRID_RESOLUTION).decode())
 
 
 def asset_version() -> str:

@@ -29,13 +29,13 @@ from app.engine import Frame, RunCancelled, RunTimeout
 from app.errors import InvalidInput
 from app.jobs import Busy, JobTimeout
 from app.routes import sweeps as sweep_routes
-from app.routes.api import build_config
 from app.routes.clients import client_id
 from app.routes.deps import SettingsDep
 from app.routes.errors import invalid_input_detail, validation_detail
 from app.runner import done_payload, frame_batches, start
 from app.runqueue import QueueTimeout, RunQueue, Ticket
 from app.schemas import BUSY, SSE_EVENT, TOO_LONG, RunRequest, SweepRequest
+from app.service import build_config
 
 log = logging.getLogger("losslab")
 router = APIRouter(tags=["stream"])
@@ -152,7 +152,7 @@ class RunSocket:
             await self.websocket.close(code=1008)
             return
         await self.websocket.accept()
-        live: set[RunSocket] = self.websocket.app.state.__dict__.setdefault("sockets", set())
+        live: set[RunSocket] = self.websocket.app.state.sockets
         live.add(self)
         try:
             while True:
@@ -338,7 +338,7 @@ def body_detail(error: ValidationError) -> list[dict[str, Any]]:
 
 async def close_all(app: Any) -> None:
     """Cancel every streaming run and close its socket: part of a graceful shutdown."""
-    for socket in list(getattr(app.state, "sockets", ())):
+    for socket in list(app.state.sockets):
         await socket.shut_down()
 
 

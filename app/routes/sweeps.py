@@ -22,10 +22,10 @@ from app.config import Settings
 from app.engine import RunCancelled, RunConfig
 from app.jobs import Job, JobPool, JobTimeout
 from app.optimizers import get_optimizer
-from app.routes.api import build_config, resolve_surface
 from app.routes.clients import client_id
 from app.routes.deps import SettingsDep
 from app.schemas import BUSY, TOO_LONG, SweepOut, SweepRequest
+from app.service import build_config, resolve_surface
 from app.surfaces import get_surface
 
 router = APIRouter(prefix="/api", tags=["sweeps"])

@@ -1,0 +1,38 @@
+"""Training the whole MLP: a job in the pool; its path on the PCA plane of its own run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from app import network
+from app.jobs import Job, JobPool, JobTimeout
+from app.optimizers import get_optimizer
+from app.routes.clients import client_id
+from app.routes.deps import SettingsDep
+from app.schemas import BUSY, TOO_LONG, NetworkTrainingOut, NetworkTrainRequest
+
+router = APIRouter(prefix="/api/models", tags=["models"])
+
+
+@router.post("/mlp/train", response_model=NetworkTrainingOut, responses=BUSY | TOO_LONG)
+async def train_mlp(body: NetworkTrainRequest, request: Request, settings: SettingsDep) -> Response:
+    """Train all weights of the MLP with any optimizer; the path on its own PCA plane."""
+    optimizer = get_optimizer(body.optimizer)
+
+    pool: JobPool = request.app.state.jobs
+
+    def job_body(job: Job) -> Any:
+        try:
+            result = network.train_network(
+                body.dataset, body.seed, optimizer, body.hyperparameters, body.steps,
+                body.batch_size, body.resolution, body.init_seed,
+                limits=settings, should_stop=job.should_stop,
+            )  # fmt: skip
+        except network.TrainingStopped:
+            raise JobTimeout(pool.seconds) from None
+        return result.as_dict()
+
+    return JSONResponse(await pool.run(job_body, client_id(request)))

@@ -1,0 +1,150 @@
+"""From requests to the engine's objects, and the catalogue as the API describes it.
+
+Every route turns a `RunRequest` into a `RunConfig` here (`build_config`), resolves a surface
+given by name, formula or model (`resolve_surface`), and describes surfaces, optimizers and
+schedulers (`*_out`) the same way, so no route imports another.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import lru_cache
+from typing import Any
+
+from app import engine
+from app.config import Settings
+from app.engine import RunConfig
+from app.errors import InvalidRequest
+from app.formula import formula_surface
+from app.hyperparameters import Hyperparameter
+from app.models import model_surface
+from app.network import plane_surface
+from app.optimizers import OptimizerSpec
+from app.schedulers import SchedulerSpec, make_scheduler
+from app.schemas import CustomSurface, DatasetIn, ModelSurfaceIn, RunRequest
+from app.surfaces import SURFACES, Surface, get_surface
+
+
+def surface_out(surface: Surface) -> dict[str, Any]:
+    return {
+        "name": surface.name,
+        "title": surface.title,
+        "description": surface.description,
+        "formula": surface.formula,
+        "domain": {"x": list(surface.domain.x), "y": list(surface.domain.y)},
+        "default_start": list(surface.default_start),
+        "minima": [
+            {"x": m.x, "y": m.y, "loss": surface.loss_at(m.x, m.y), "kind": m.kind}
+            for m in surface.minima
+        ],
+        "saddles": [
+            {"x": s.x, "y": s.y, "loss": surface.loss_at(s.x, s.y)} for s in surface.saddles
+        ],
+    }
+
+
+def hyperparameter_out(hp: Hyperparameter) -> dict[str, Any]:
+    out = {
+        key: getattr(hp, key)
+        for key in ("name", "type", "default", "description", "min", "max", "log")
+    }
+    out |= {
+        "slider_min": hp.slider_min,
+        "slider_max": hp.slider_max,
+        "nullable": hp.nullable,
+        "choices": None if hp.choices is None else list(hp.choices),
+    }
+    return out
+
+
+def optimizer_out(spec: OptimizerSpec) -> dict[str, Any]:
+    return {
+        "name": spec.name,
+        "title": spec.title,
+        "description": spec.description,
+        "hyperparameters": [hyperparameter_out(hp) for hp in spec.hyperparameters],
+        "needs_closure": spec.needs_closure,
+        "param_shape": list(spec.param_shape),
+    }
+
+
+@lru_cache
+def surfaces_out() -> list[dict[str, Any]]:
+    return [surface_out(s) for s in SURFACES.values()]
+
+
+def grid_out(surface: Surface, resolution: int) -> dict[str, Any]:
+    """The loss on a resolution² grid, Plotly's orientation; non-finite values are null."""
+    xs, ys, z = surface.grid(resolution)
+    rows = [[v if math.isfinite(v) else None for v in row] for row in z.tolist()]
+    return {"x": xs.tolist(), "y": ys.tolist(), "z": rows}
+
+
+def grid_json(surface: Surface, resolution: int) -> str:
+    return json.dumps(grid_out(surface, resolution), allow_nan=False, separators=(",", ":"))
+
+
+@lru_cache(maxsize=64)
+def grid_body(name: str, resolution: int) -> bytes:
+    return grid_json(get_surface(name), resolution).encode()
+
+
+def resolve_surface(surface: str | CustomSurface | ModelSurfaceIn) -> str | Surface:
+    if isinstance(surface, str):
+        return surface
+    if isinstance(surface, CustomSurface):
+        domain = None if surface.domain is None else surface.domain.model_dump()
+        return formula_surface(surface.formula, domain)
+    dataset = surface.dataset
+    if surface.model == "mlp_plane":
+        if surface.batch_size is not None or not isinstance(dataset, str | None):
+            raise InvalidRequest(
+                ("surface",), "mlp_plane takes a dataset name (moons, spirals); no batch_size"
+            )
+        return plane_surface(dataset or "moons", surface.seed, surface.directions)
+    if isinstance(dataset, DatasetIn):
+        return model_surface(surface.model, dataset.model_dump(), surface.batch_size, surface.seed)
+    return model_surface(surface.model, dataset, surface.batch_size, surface.seed)
+
+
+def build_config(request: RunRequest, settings: Settings) -> RunConfig:
+    scheduler = clip = noise = None
+    if request.scheduler is not None:
+        warmup = request.scheduler.warmup
+        scheduler = make_scheduler(
+            request.scheduler.name,
+            request.scheduler.params,
+            None if warmup is None else warmup.model_dump(),
+            request.steps,
+        )
+    if request.clip is not None:
+        norm = request.clip.norm_type
+        clip = engine.Clip(
+            request.clip.max_norm, math.inf if norm == "inf" else norm, request.clip.max_value
+        )
+    if request.noise is not None:
+        noise = engine.Noise(request.noise.std, request.noise.seed)
+    return engine.make_config(
+        surface=resolve_surface(request.surface),
+        optimizer=request.optimizer,
+        hyperparameters=request.hyperparameters,
+        start=request.start,
+        steps=request.steps,
+        dtype=request.dtype,
+        max_steps=settings.max_steps,
+        scheduler=scheduler,
+        clip=clip,
+        noise=noise,
+    )
+
+
+def scheduler_out(spec: SchedulerSpec) -> dict[str, Any]:
+    return {
+        "name": spec.name,
+        "title": spec.title,
+        "description": spec.description,
+        "hyperparameters": [hyperparameter_out(hp) for hp in spec.hyperparameters],
+        "needs_loss": spec.needs_loss,
+        "supports_warmup": not spec.needs_loss,
+    }
