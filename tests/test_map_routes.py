@@ -87,6 +87,25 @@ def test_progress_stream(client: TestClient) -> None:
     assert len(done["x"]) == 128
 
 
+def test_a_failing_map_says_so_at_the_end_of_its_stream(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unexpected error is an `error` event (no exception text), not a stream cut short."""
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr("app.maps.basin_map", broken)
+    body = {"surface": "bowl", "optimizer": "SGD", "steps": 10, "resolution": 8}
+    response = client.post("/api/maps/basins/stream", json=body)
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-cache"
+    last = response.text.strip().split("\n\n")[-1]
+    assert last.startswith("event: error")
+    assert strict_json(last.split("data: ", 1)[1]) == {"detail": "internal error"}
+    assert "secret" not in response.text
+
+
 def test_full_pool_answers_429_with_retry_after(client: TestClient) -> None:
     app: Any = client.app
     saved = app.state.jobs

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
+from fastapi.sse import format_sse_event
 
 from app import binary, engine, maps, network
 from app.config import Settings
@@ -42,6 +45,9 @@ from app.service import resolve_surface
 from app.surfaces import Surface, get_surface
 
 router = APIRouter(prefix="/api/maps", tags=["maps"])
+log = logging.getLogger("losslab")
+KEEPALIVE_SECONDS = 15.0
+"""A stream that has sent nothing for this long repeats its progress (as FastAPI's SSE pings)."""
 Progress = Callable[[float], None]
 Compute = Callable[[Job, Progress], Any]
 MAP_ARRAYS = {
@@ -61,7 +67,7 @@ ANSWERS: dict[int | str, dict[str, Any]] = {
 SSE: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {
-            "text/event-stream": {"schema": MAP_EVENT},
+            "text/event-stream": {"itemSchema": MAP_EVENT},
             binary.STREAM: {"schema": {"type": "string", "format": "binary"}},
         }
     },
@@ -183,7 +189,7 @@ def _answer(body: bytes, as_binary: bool) -> Response:
 
 def _sse(event: str, data: Any) -> bytes:
     payload = data.decode() if isinstance(data, bytes) else binary.dumps(data)
-    return f"event: {event}\ndata: {payload}\n\n".encode()
+    return format_sse_event(data_str=payload, event=event)
 
 
 def _streamed(pool: JobPool, compute: Compute, client: str, as_binary: bool) -> StreamingResponse:
@@ -204,11 +210,14 @@ def _streamed(pool: JobPool, compute: Compute, client: str, as_binary: bool) -> 
     async def events() -> AsyncIterator[bytes]:
         task = asyncio.ensure_future(_run(pool, compute, progress, client, as_binary))
         try:
-            sent = -1.0
+            sent, sent_at = -1.0, time.monotonic()
             while not task.done():
                 await asyncio.wait({task}, timeout=0.1)
-                if fraction != sent and not task.done():
-                    sent = fraction
+                if task.done():
+                    break
+                if fraction != sent or time.monotonic() - sent_at > KEEPALIVE_SECONDS:
+                    # A repeated fraction keeps an idle connection open through proxies.
+                    sent, sent_at = fraction, time.monotonic()
                     yield message("progress", {"fraction": round(fraction, 4)})
             yield message("done", task.result())
         except (JobTimeout, Busy) as error:
@@ -216,6 +225,9 @@ def _streamed(pool: JobPool, compute: Compute, client: str, as_binary: bool) -> 
             yield message("error", {"detail": str(error)})
         except InvalidInput as error:
             yield message("error", {"detail": invalid_input_detail(error)})
+        except Exception:
+            log.exception("map stream failed")
+            yield message("error", {"detail": "internal error"})
         finally:
             task.cancel()
 

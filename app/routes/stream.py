@@ -14,18 +14,19 @@ import functools
 import json
 import logging
 import threading
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 from uuid import uuid4
 
-from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, Request, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import StreamingResponse
+from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import ValidationError
 
 from app.config import Settings
-from app.engine import Frame, RunCancelled, RunTimeout
+from app.engine import Frame, RunCancelled, RunTimeout, Trajectory
 from app.errors import InvalidInput
 from app.jobs import Busy, JobTimeout
 from app.routes import sweeps as sweep_routes
@@ -45,57 +46,67 @@ def dumps(payload: Any) -> str:
     return json.dumps(payload, allow_nan=False, separators=(",", ":"))
 
 
+@dataclass
+class StartedRun:
+    """A run validated and started (frame 0 computed) before any byte of the stream is sent,
+    so that a refusal is an HTTP status (422, 429, 503), not an event."""
+
+    run_id: str
+    queue: RunQueue
+    ticket: Ticket
+    trajectory: Trajectory
+    rest: Iterator[Frame]
+    first: list[Frame]
+
+
+async def started_run(
+    request: RunRequest, http: Request, settings: SettingsDep
+) -> AsyncIterator[StartedRun]:
+    """Hold the run's place in the queue for as long as its stream lasts."""
+    queue: RunQueue = http.app.state.runs
+    with queue.ticket(client_id(http)) as ticket:
+        build = functools.partial(build_config, request, settings)
+        trajectory, rest, first = await start(queue, ticket, build, settings.run_seconds)
+        yield StartedRun(uuid4().hex, queue, ticket, trajectory, rest, first)
+
+
 @router.post(
     "/api/runs/stream",
-    response_class=StreamingResponse,
+    response_class=EventSourceResponse,
     responses={
         200: {
             "description": "`event: frames` messages, then `event: done` (or `event: error`)",
-            "content": {"text/event-stream": {"schema": SSE_EVENT}},
+            "content": {"text/event-stream": {"itemSchema": SSE_EVENT}},
         },
         **BUSY,
         **TOO_LONG,
     },
 )
 async def stream_run_sse(
-    request: RunRequest, http: Request, settings: SettingsDep
-) -> StreamingResponse:
-    """Stream a run as Server-Sent Events while the engine computes it."""
-    queue: RunQueue = http.app.state.runs
-    ticket = queue.ticket(client_id(http))
+    run: Annotated[StartedRun, Depends(started_run)], settings: SettingsDep
+) -> AsyncIterator[ServerSentEvent]:
+    """Stream a run as Server-Sent Events while the engine computes it (FastAPI's SSE: no
+    caching, no proxy buffering, a comment every 15 s to keep idle connections open)."""
+
+    def event(name: str, payload: dict[str, Any]) -> ServerSentEvent:
+        return ServerSentEvent(raw_data=dumps(payload), event=name)
+
+    seen = list(run.first)
     try:
-        build = functools.partial(build_config, request, settings)
-        trajectory, rest, first = await start(queue, ticket, build, settings.run_seconds)
-    except BaseException:
-        ticket.close()
-        raise
-    run_id = uuid4().hex
-
-    def frames_event(batch: list[Frame]) -> str:
-        return f"event: frames\ndata: {dumps({'run_id': run_id, 'frames': batch})}\n\n"
-
-    async def events() -> AsyncIterator[str]:
-        seen = list(first)
-        try:
-            yield frames_event(first)
-            async for batch in frame_batches(queue, ticket, rest, settings.stream_batch_frames):
-                seen.extend(batch)
-                yield frames_event(batch)
-            done = await queue.slice(ticket, lambda: done_payload(run_id, trajectory, seen))
-            yield f"event: done\ndata: {dumps(done)}\n\n"
-        except (RunTimeout, QueueTimeout) as error:
-            yield f"event: error\ndata: {dumps({'run_id': run_id, 'detail': str(error)})}\n\n"
-        except Exception:
-            log.exception("stream %s failed", run_id)
-            yield f"event: error\ndata: {dumps({'run_id': run_id, 'detail': 'internal error'})}\n\n"
-        finally:
-            ticket.close()
-
-    return StreamingResponse(
-        events(),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+        yield event("frames", {"run_id": run.run_id, "frames": run.first})
+        batches = frame_batches(run.queue, run.ticket, run.rest, settings.stream_batch_frames)
+        async for batch in batches:
+            seen.extend(batch)
+            yield event("frames", {"run_id": run.run_id, "frames": batch})
+        done = await run.queue.slice(
+            run.ticket, lambda: done_payload(run.run_id, run.trajectory, seen)
+        )
+        yield event("done", done)
+    except (RunTimeout, QueueTimeout) as error:
+        yield event("error", {"run_id": run.run_id, "detail": str(error)})
+    except Exception:
+        log.exception("stream %s failed", run.run_id)
+        yield event("error", {"run_id": run.run_id, "detail": "internal error"})
 
 
 def origin_allowed(websocket: WebSocket, settings: Settings) -> bool:
