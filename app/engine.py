@@ -24,6 +24,7 @@ step and inside every closure evaluation, so even one long LBFGS step stops in t
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -35,7 +36,12 @@ import torch
 from app.config import get_settings
 from app.errors import InvalidInput
 from app.models import ModelSurface
-from app.optimizers import HyperparameterError, OptimizerSpec, get_optimizer
+from app.optimizers import (
+    TORCH_ERRORS,
+    OptimizerSpec,
+    blame_hyperparameters,
+    get_optimizer,
+)
 from app.schedulers import SchedulerConfig, SchedulerError
 from app.surfaces import Surface, get_surface
 
@@ -236,9 +242,6 @@ def _check_start(config: RunConfig) -> None:
         raise InvalidRun(("start",), "the loss or its gradient is not finite at start")
 
 
-TORCH_ERRORS = (ValueError, RuntimeError, TypeError, IndexError, ZeroDivisionError)
-
-
 def _check_torch_accepts(config: RunConfig) -> None:
     """Build the run and take one step on a scratch copy, as the run will.
 
@@ -247,15 +250,7 @@ def _check_torch_accepts(config: RunConfig) -> None:
     one user value at a time.
     """
     bare = replace(config, scheduler=None)
-    try:
-        _scratch_step(bare, config.hyperparameters)
-    except TORCH_ERRORS as error:
-        for name, value in config.hyperparameters.items():
-            try:
-                _scratch_step(bare, {name: value})
-            except TORCH_ERRORS as alone:
-                raise HyperparameterError((name,), f"torch rejects {name}: {alone}") from None
-        raise HyperparameterError((), f"torch rejects these hyperparameters: {error}") from None
+    blame_hyperparameters(functools.partial(_scratch_step, bare), config.hyperparameters)
     if config.scheduler is not None:
         try:
             _scratch_step(config, config.hyperparameters)

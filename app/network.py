@@ -32,7 +32,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from app.calculus import gradient_and_hessian
 from app.config import Settings, get_settings
 from app.errors import InvalidInput
-from app.optimizers import OptimizerSpec, get_optimizer
+from app.optimizers import TORCH_ERRORS, OptimizerSpec, blame_hyperparameters, get_optimizer
 from app.surfaces import Domain, Minimum, Surface
 
 DATASETS = ("moons", "spirals")
@@ -45,7 +45,6 @@ MAX_SEED = 2**63 - 1
 # Points per vmap chunk: (chunk, points, 16) activations stay small enough to be fast.
 GRID_CHUNK = 128
 PCA_MARGIN = 0.2
-TORCH_ERRORS = (ValueError, RuntimeError, TypeError, IndexError, ZeroDivisionError)
 
 Status = Literal["max_steps", "diverged"]
 
@@ -318,24 +317,12 @@ def _check_torch_accepts(spec: OptimizerSpec, hyperparameters: Mapping[str, Any]
         _train(x, labels, torch.zeros(N_PARAMS), spec, values, 1, _batches(x, labels, None, 0))
 
     try:
-        attempt(hyperparameters)
-    except TORCH_ERRORS as error:
-        try:
-            attempt({})
-        except TORCH_ERRORS as bare:
-            raise NetworkError(
-                ("optimizer",), f"{spec.name} cannot train this network: {bare}"
-            ) from None
-        for name, value in hyperparameters.items():
-            try:
-                attempt({name: value})
-            except TORCH_ERRORS as alone:
-                raise NetworkError(
-                    ("hyperparameters", name), f"torch rejects {name}: {alone}"
-                ) from None
+        attempt({})
+    except TORCH_ERRORS as bare:
         raise NetworkError(
-            ("hyperparameters",), f"torch rejects these hyperparameters: {error}"
+            ("optimizer",), f"{spec.name} cannot train this network: {bare}"
         ) from None
+    blame_hyperparameters(attempt, hyperparameters)
 
 
 @lru_cache(maxsize=8)

@@ -9,7 +9,7 @@ descriptions from its docstring, so they follow the installed torch. What torch 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -150,3 +150,23 @@ def get_optimizer(name: str) -> OptimizerSpec:
         return OPTIMIZERS[name]
     except KeyError:
         raise UnknownOptimizer(name) from None
+
+
+TORCH_ERRORS = (ValueError, RuntimeError, TypeError, IndexError, ZeroDivisionError)
+"""What torch raises for a value it refuses (at construction or in step())."""
+
+
+def blame_hyperparameters(
+    attempt: Callable[[Mapping[str, Any]], object], hyperparameters: Mapping[str, Any]
+) -> None:
+    """Run `attempt(hyperparameters)`; when torch refuses, retry with one value at a time and
+    raise a HyperparameterError naming the value to blame (or all of them together)."""
+    try:
+        attempt(hyperparameters)
+    except TORCH_ERRORS as error:
+        for name, value in hyperparameters.items():
+            try:
+                attempt({name: value})
+            except TORCH_ERRORS as alone:
+                raise HyperparameterError((name,), f"torch rejects {name}: {alone}") from None
+        raise HyperparameterError((), f"torch rejects these hyperparameters: {error}") from None
