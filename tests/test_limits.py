@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 from websockets.sync.client import connect
 from websockets.typing import Origin
@@ -54,6 +54,19 @@ SLOW_LBFGS: dict[str, Any] = {
     },
     "start": [0.5, 0.5],
     "steps": 1000,
+}
+LONG_RUN: dict[str, Any] = {
+    "surface": "rosenbrock",
+    "optimizer": "Adam",
+    "hyperparameters": {"lr": 1e-4},
+    "steps": 10_000,
+}
+REFERENCE: dict[str, Any] = {
+    "surface": "bowl",
+    "optimizer": "SGD",
+    "hyperparameters": {"lr": 0.1},
+    "start": [3, 2],
+    "steps": 10,
 }
 LONG_ADAM: dict[str, Any] = {
     "surface": "rosenbrock",
@@ -443,3 +456,112 @@ def test_sigterm_ends_a_running_job_and_the_process() -> None:
         assert served.process.wait(timeout=15) == 0
         assert time.monotonic() - signalled < 10
         assert "Finished server process" in served.stderr()
+
+
+# 429 when the job pool is full, 503 past a run's wall-clock limit
+
+
+def test_job_pool_refuses_when_full_and_frees_its_slot() -> None:
+    import anyio
+
+    release = threading.Event()
+    pool = JobPool(1, 60.0)
+
+    def hold(job: Job) -> str:
+        release.wait(10)
+        return "held"
+
+    async def scenario() -> None:
+        async with anyio.create_task_group() as group:
+            group.start_soon(pool.run, hold)
+            with anyio.fail_after(10):
+                while pool.active < 1:
+                    await anyio.sleep(0.01)
+            with pytest.raises(Busy) as busy:
+                await pool.run(hold)
+            assert busy.value.retry_after >= 1
+            release.set()
+        assert pool.active == 0
+        assert await pool.run(lambda job: job.should_stop()) is False
+
+    anyio.run(scenario)
+
+
+def test_a_job_route_answers_429_with_retry_after(make_client: Callable[..., TestClient]) -> None:
+    client = make_client()
+    app = client.app
+    assert isinstance(app, FastAPI)
+
+    @app.post("/test/job")
+    async def job(request: Request) -> str:
+        pool: JobPool = request.app.state.jobs
+        return await pool.run(lambda job: "done")
+
+    assert client.post("/test/job").json() == "done"
+    app.state.jobs = JobPool(0, 60.0)
+    busy = client.post("/test/job")
+    assert busy.status_code == 429
+    assert int(busy.headers["retry-after"]) >= 1
+    assert busy.json() == {
+        "detail": "every job slot is busy (0 at once, LOSSLAB_MAX_JOBS); try again shortly",
+        "limit": "max_jobs",
+    }
+
+
+def test_ensembles_answer_429_when_the_job_pool_is_full(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client()
+    app = client.app
+    assert isinstance(app, FastAPI)
+    app.state.jobs = JobPool(0, 60.0)
+    request = REFERENCE | {"noise": {"std": 0.1, "seed": 0}, "members": 3}
+    response = client.post("/api/runs/ensemble", json=request)
+    assert response.status_code == 429
+    assert int(response.headers["retry-after"]) >= 1
+
+
+def test_a_map_stream_that_loses_the_race_for_a_slot_says_so(
+    make_client: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = make_client(raise_server_exceptions=False)
+    app = client.app
+    assert isinstance(app, FastAPI)
+    app.state.jobs = JobPool(0, 60.0)
+    # The route looked while a slot was free; another request took it before the job began.
+    monkeypatch.setattr(app.state.jobs, "check", lambda client="": None)
+    body = {"surface": "bowl", "optimizer": "SGD", "steps": 10, "resolution": 4}
+    response = client.post("/api/maps/basins/stream", json=body)
+    assert "event: error" in response.text
+
+
+def test_a_run_past_the_wall_clock_limit_answers_503(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(Settings(run_seconds=0.0))
+    for path in ("/api/runs", "/api/runs/stream"):  # past the limit before the first frame
+        response = client.post(path, json=LONG_RUN)
+        assert response.status_code == 503
+        assert int(response.headers["retry-after"]) >= 1
+        assert response.json() == {"detail": "the run exceeded the server's 0 s limit"}
+
+    client = make_client(Settings(run_seconds=0.2))
+    stream = client.post("/api/runs/stream", json=LONG_RUN)
+    assert stream.status_code == 200  # the limit is met after the answer began
+    events = [block.split("\n") for block in stream.text.strip().split("\n\n")]
+    assert events[0][0] == "event: frames"
+    assert events[-1][0] == "event: error"
+    assert "limit" in json.loads(events[-1][1].removeprefix("data: "))["detail"]
+
+    with client.websocket_connect("/ws/runs") as ws:
+        ws.send_json({"type": "run", "run_id": "slow", **LONG_RUN})
+        while (message := ws.receive_json())["type"] == "frames":
+            pass
+    assert message["type"] == "error" and message["run_id"] == "slow"
+    assert "limit" in message["detail"]
+
+
+def test_limits_are_declared_in_the_schema(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert "503" in paths["/api/runs"]["post"]["responses"]
+    assert "429" in paths["/api/runs/ensemble"]["post"]["responses"]
