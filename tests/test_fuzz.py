@@ -46,7 +46,7 @@ LIMITS = Settings(
     run_seconds=10.0,
     job_seconds=10.0,
     # Room for jobs of streams the fuzzer stopped reading, which end at their next check:
-    # 429s belong to tests/test_production.py.
+    # 429s belong to tests/test_limits.py.
     max_jobs=16,
 )
 APP = make_app(LIMITS)
