@@ -33,13 +33,18 @@ def _next_batch(frames: Iterator[Frame], seconds: float, max_frames: int) -> lis
 
 
 async def start(
-    queue: RunQueue, ticket: Ticket, build: Callable[[], RunConfig], time_limit: float
+    queue: RunQueue,
+    ticket: Ticket,
+    build: Callable[[], RunConfig],
+    time_limit: float,
+    should_stop: Callable[[], bool] | None = None,
 ) -> tuple[Trajectory, Iterator[Frame], list[Frame]]:
     """Validate the request and compute frame 0 in one slice, so that the first frame costs
-    one turn in the queue: the trajectory, its frame iterator and the first batch."""
+    one turn in the queue: the trajectory, its frame iterator and the first batch.
+    `should_stop` ends the run at its next step, even inside a slice."""
 
     def begin() -> tuple[Trajectory, Iterator[Frame], list[Frame]]:
-        trajectory = Trajectory(build(), time_limit)
+        trajectory = Trajectory(build(), time_limit, should_stop)
         frames = iter(trajectory)
         return trajectory, frames, _next_batch(frames, 0.0, 1)
 

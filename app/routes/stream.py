@@ -136,6 +136,7 @@ class RunSocket:
         self.send_lock = asyncio.Lock()
         self.task: asyncio.Task[None] | None = None
         self.run_id: Any = None
+        self.run_stop = threading.Event()
         self.sweep_task: asyncio.Task[None] | None = None
         self.sweep_stop = threading.Event()
         self.sweep_id: Any = None
@@ -213,15 +214,18 @@ class RunSocket:
             if not isinstance(run_id, str | int) or isinstance(run_id, bool):
                 run_id = uuid4().hex
             body = {k: v for k, v in message.items() if k not in ("type", "run_id")}
-            self.run_id = run_id
-            self.task = asyncio.create_task(self.stream(run_id, body))
+            self.run_id, self.run_stop = run_id, threading.Event()
+            self.task = asyncio.create_task(self.stream(run_id, body, self.run_stop))
 
     async def cancel(self, notify: bool) -> None:
         task, self.task = self.task, None
         if task is None or task.done():
             return
+        # Stops the run at its next step, inside the slice in progress: the replacement does
+        # not wait for up to a whole slice of the old run.
+        self.run_stop.set()
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
+        with contextlib.suppress(asyncio.CancelledError, RunCancelled):
             await task
         if notify:
             await self.send({"type": "cancelled", "run_id": self.run_id})
@@ -288,17 +292,17 @@ class RunSocket:
             with contextlib.suppress(ClientGone):
                 await self.send(fail("internal error"))
 
-    async def stream(self, run_id: Any, body: dict[str, Any]) -> None:
+    async def stream(self, run_id: Any, body: dict[str, Any], stop: threading.Event) -> None:
         try:
-            await self._stream(run_id, body)
-        except ClientGone:
-            return  # the client went away; nothing more to do for it
+            await self._stream(run_id, body, stop)
+        except (ClientGone, RunCancelled):
+            return  # the client went away, or a newer run replaced this one
         except Exception:
             log.exception("stream %s failed", run_id)
             with contextlib.suppress(ClientGone):
                 await self.send({"type": "error", "run_id": run_id, "detail": "internal error"})
 
-    async def _stream(self, run_id: Any, body: dict[str, Any]) -> None:
+    async def _stream(self, run_id: Any, body: dict[str, Any], stop: threading.Event) -> None:
         queue: RunQueue = self.websocket.app.state.runs
         try:
             ticket = queue.ticket(client_id(self.websocket))
@@ -308,15 +312,22 @@ class RunSocket:
             )
             return
         with ticket:
-            await self._stream_with(queue, ticket, run_id, body)
+            await self._stream_with(queue, ticket, run_id, body, stop)
 
     async def _stream_with(
-        self, queue: RunQueue, ticket: Ticket, run_id: Any, body: dict[str, Any]
+        self,
+        queue: RunQueue,
+        ticket: Ticket,
+        run_id: Any,
+        body: dict[str, Any],
+        stop: threading.Event,
     ) -> None:
         try:
             request = RunRequest.model_validate(body)
             build = functools.partial(build_config, request, self.settings)
-            trajectory, rest, first = await start(queue, ticket, build, self.settings.run_seconds)
+            trajectory, rest, first = await start(
+                queue, ticket, build, self.settings.run_seconds, stop.is_set
+            )
         except ValidationError as error:
             await self.send({"type": "error", "run_id": run_id, "detail": body_detail(error)})
             return
