@@ -1,7 +1,8 @@
 """What a person feels on the page, measured in headless Chromium (not a test).
 
-    python bench/browser_timing.py          # all three
+    python bench/browser_timing.py          # load, slider, playback
     python bench/browser_timing.py load     # only the first
+    python bench/browser_timing.py drag     # only the last
 
 0. Navigation to ready: from navigation start to the page setting `body[data-ready]` (its
    first landscape drawn with the first run's path on it: the page is interactive). Cold is
@@ -17,6 +18,17 @@
    of the run for the new lr. 20 samples, median and p95.
 2. Playback: 6 runs of 1,000 steps overlaid on Rosenbrock, played at full speed; the time
    between animation frames over a few seconds (median, p95) and the frames per second.
+3. Drag (`drag`): 4 runs of 1,000 steps on Rosenbrock; the selected run's lr slider is
+   grabbed (pointerdown, focus), moved by one `input` event every 16 ms (60 events, lr rising
+   about 4x), then released (`change`, pointerup). Per input event: the time until the first
+   animation frame whose paint shows that event's lr, or a later one, as the run's path on
+   the landscape (a preview from a sweep counts; it names its value in the trace's `meta`),
+   taken at that frame's requestAnimationFrame as in 1. On release: the time until the exact
+   run of the final lr is on screen (its first frames, and complete). The first drag grabs a
+   slider the page has no sweep for yet (it waits 300 ms, a person's grab, before moving);
+   the other four reuse it. Median and p95 over all events. Then the start point is dragged
+   across the map (a pointer move every 50 ms): the time from each move until the selected
+   run's path on screen starts at the new start (no sweep: its run streams in at once).
 """
 
 from __future__ import annotations
@@ -58,6 +70,115 @@ new MutationObserver((_, observer) => {
   }
 }).observe(document, {subtree: true, attributes: true, attributeFilter: ["data-ready"]});
 """
+
+# One drag of a hyperparameter slider of the selected run, driven from inside the page so the
+# events are 16 ms apart. What a frame shows is read after its paint (a message posted from its
+# requestAnimationFrame callback runs after the rendering steps), so a draw made by a callback
+# that ran after ours still counts for that frame; the frame's time is taken in the callback.
+DRAG = """async ({name, from, to, events, interval, wait}) => {
+  const {state, runs} = window.losslab;
+  const id = state.selected;
+  const slot = runs[id];
+  const slider = document.querySelector(`input[type=range][data-hparam='${name}']`);
+  const box = document.querySelector(`[data-hparam-value='${name}']`);
+  const landscape = document.querySelector('[data-testid=landscape]');
+  // An exact path is the slot's columns: tag each with the value its frames were run for.
+  const tags = new WeakMap();
+  if (!slot.__tagged) {
+    const columns = slot.columns;
+    slot.columns = function () {
+      const c = columns.call(this);
+      if (this.config) tags.set(c.x, this.config.hyperparameters[name]);
+      return c;
+    };
+    slot.__tagged = tags;
+  }
+  const tagged = slot.__tagged;
+  // The same frames as the slot's (a copy, when the page hands Plotly new arrays).
+  const same = (a, b) => a.length === b.length && a.every((v, i) => v === b[i]);
+  const shown = () => {
+    const t = (landscape.data || []).find((t) => t.meta && t.meta.runId === id);
+    if (!t || !t.x || t.x.length === 0) return null;
+    const p = t.meta.preview;
+    if (p) return {value: p.target, preview: true};
+    let value = tagged.get(t.x);
+    if (value === undefined && slot.config && !slot.preview && same(t.x, slot.columns().x)) {
+      value = slot.config.hyperparameters[name];
+    }
+    return value === undefined ? null : {value, preview: false, done: slot.status !== 'running'};
+  };
+  const sign = Math.sign(to - from);
+  const sent = [];
+  const latencies = [];
+  let previews = 0;
+  let release = null;
+  let exactAt = null;
+  let doneAt = null;
+  let finished;
+  const over = new Promise((resolve) => (finished = resolve));
+  const channel = new MessageChannel();
+  let frameAt = 0;
+  channel.port1.onmessage = () => {
+    const s = shown();
+    if (s) {
+      while (sent.length && sent[0].t <= frameAt && sign * (s.value - sent[0].value) >= -1e-12) {
+        latencies.push(frameAt - sent.shift().t);
+        if (s.preview) previews += 1;
+      }
+      if (release && !s.preview && s.value === release.value) {
+        if (exactAt === null) exactAt = frameAt - release.t;
+        if (s.done && doneAt === null) doneAt = frameAt - release.t;
+      }
+    }
+    if ((release && doneAt !== null && sent.length === 0) || performance.now() - start > 20000) {
+      finished();
+      return;
+    }
+    requestAnimationFrame(probe);
+  };
+  const probe = () => {
+    frameAt = performance.now();
+    channel.port2.postMessage(0);
+  };
+  const start = performance.now();
+  slider.dispatchEvent(new PointerEvent('pointerdown', {bubbles: true, pointerId: 1}));
+  slider.focus();
+  await new Promise((r) => setTimeout(r, wait));
+  requestAnimationFrame(probe);
+  for (let k = 0; k < events; k += 1) {
+    const position = Math.round(from + ((to - from) * (k + 1)) / events);
+    const t = performance.now();
+    slider.value = String(position);
+    slider.dispatchEvent(new Event('input', {bubbles: true}));
+    sent.push({t, value: Number(box.value)});
+    await new Promise((r) => setTimeout(r, interval));
+  }
+  release = {t: performance.now(), value: Number(box.value)};
+  slider.dispatchEvent(new Event('change', {bubbles: true}));
+  slider.dispatchEvent(new PointerEvent('pointerup', {bubbles: true, pointerId: 1}));
+  slider.blur();
+  await over;
+  return {latencies, missed: sent.length, previews, exactAt, doneAt};
+}"""
+
+# From each pointer move on the map to the first frame whose path starts at the new start.
+START_LAGS = """() => {
+  const div = document.querySelector('[data-testid=landscape]');
+  window.__lags = [];
+  div.addEventListener('pointermove', (event) => {
+    if (!event.buttons) return;
+    const t0 = performance.now();
+    const check = () => {
+      const {state} = window.losslab;
+      const path = div.data.find((t) => t.meta && t.meta.runId === state.selected);
+      const [x, y] = state.start;
+      const near = path && path.x.length && Math.abs(path.x[0] - x) < 1e-6;
+      if (near && Math.abs(path.y[0] - y) < 1e-6) window.__lags.push(performance.now() - t0);
+      else if (performance.now() - t0 < 3000) requestAnimationFrame(check);
+    };
+    requestAnimationFrame(check);
+  }, {capture: true});
+}"""
 
 FRAME_INTERVALS = """async (seconds) => {
   const times = [];
@@ -124,10 +245,80 @@ def returning_visits(playwright: Playwright, url: str, samples: int = 7) -> None
           f"over {len(values)} visits")  # fmt: skip
 
 
+RUNS_DONE = "() => Object.values(window.losslab.runs).every(r => r.status !== 'running')"
+DRAG_RUNS = ("SGD,lr=0.0005,momentum=0.9", "Adam,lr=0.05", "RMSprop,lr=0.01", "SGD,lr=0.002")
+
+
+def drag(browser: Browser, base: str, drags: int = 5) -> None:
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    runs = "&".join(f"run={run}" for run in DRAG_RUNS)
+    page.goto(f"{base}/?surface=rosenbrock&steps=1000&sel=0&{runs}")
+    page.wait_for_selector("body[data-ready='true']")
+    page.wait_for_function(RUNS_DONE)
+    latencies: list[float] = []
+    previews = missed = 0
+    exact: list[float] = []
+    done: list[float] = []
+    for k in range(drags):
+        # lr from about 4.6e-4 to 2.5e-3 (positions of the 1e-5..10 log slider), then back.
+        span = (280, 400) if k % 2 == 0 else (400, 280)
+        result = page.evaluate(
+            DRAG,
+            {"name": "lr", "from": span[0], "to": span[1], "events": 60, "interval": 16,
+             "wait": 300 if k == 0 else 50},
+        )  # fmt: skip
+        latencies += result["latencies"]
+        previews += result["previews"]
+        missed += result["missed"]
+        if result["exactAt"] is not None:
+            exact.append(result["exactAt"])
+        if result["doneAt"] is not None:
+            done.append(result["doneAt"])
+        page.wait_for_function(RUNS_DONE)
+        page.wait_for_timeout(300)
+    page.evaluate(START_LAGS)
+    at = page.evaluate(
+        """() => {
+          const div = document.querySelector('[data-testid=landscape]');
+          const L = div._fullLayout;
+          const r = div.getBoundingClientRect();
+          return [r.left + L.xaxis._offset + L.xaxis.d2p(-1.2), r.top + L.yaxis._offset
+                  + L.yaxis.d2p(1.0)];
+        }"""
+    )  # fmt: skip
+    page.mouse.move(at[0], at[1])
+    page.mouse.down()
+    for k in range(1, 31):
+        page.mouse.move(at[0] + 4 * k, at[1] + 2 * k)
+        page.wait_for_timeout(50)
+    page.mouse.up()
+    page.wait_for_function(RUNS_DONE)
+    lags = page.evaluate("() => window.__lags")
+    page.close()
+    median, p95 = statistics.median(latencies), percentile(latencies, 0.95)
+    print(f"drag, input → its path on screen: median {median:.0f} ms, p95 {p95:.0f} ms over "
+          f"{len(latencies)} input events ({previews} as a preview, "
+          f"{missed} never shown)")  # fmt: skip
+    for label, values in (("first frames", exact), ("complete", done)):
+        if values:
+            print(f"drag, release → exact run on screen ({label}): median "
+                  f"{statistics.median(values):.0f} ms, max {max(values):.0f} ms "
+                  f"over {len(values)} releases")  # fmt: skip
+    if lags:
+        print(f"drag the start, move → path from the new start on screen: median "
+              f"{statistics.median(lags):.0f} ms, p95 {percentile(lags, 0.95):.0f} ms "
+              f"over {len(lags)} of 30 moves")  # fmt: skip
+
+
 def main() -> None:
-    only_load = sys.argv[1:] == ["load"]
+    mode = sys.argv[1] if len(sys.argv) > 1 else ""
+    only_load = mode == "load"
     with served() as (base, _), sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
+        if mode == "drag":
+            drag(browser, base)
+            browser.close()
+            return
         navigation_to_ready(browser, f"{base}/")
         returning_visits(p, f"{base}/")
         if only_load:

@@ -108,6 +108,16 @@ function placedEvents(run, domain) {
     });
 }
 
+/**
+ * What the panel shows of a run: its analysis (of this version), or that it is running or
+ * has none. Frames streaming in change nothing here until the analysis lands (a redraw per
+ * frames message cost a Plotly.react each time a dragged start restarted the runs).
+ */
+function stage(run) {
+  if (run.slot.analysis) return run.version;
+  return run.slot.status === "running" ? "running" : "none";
+}
+
 function hoverText(run, event) {
   const head = `<b>${EVENTS[event.type].label}</b> · step ${event.step} · ${escapeHover(run.label)}`;
   const off =
@@ -151,7 +161,13 @@ export class Phenomena {
     this.lossCache = new Map();
     this.highlight = null;
     this.drawer = new Drawer((vm) => this.renderChart(vm));
-    new ResizeObserver(() => this.redraw()).observe(this.chartEl);
+    // The chart's size as last observed: measuring it per draw would force a layout in
+    // every frame while a slider moves.
+    this.size = null;
+    new ResizeObserver(() => {
+      this.size = [this.chartEl.clientWidth, this.chartEl.clientHeight];
+      this.redraw();
+    }).observe(this.chartEl);
     this.bind();
   }
 
@@ -198,7 +214,10 @@ export class Phenomena {
     const keys = [];
     for (const run of runs) {
       const cached = this.layerCache.get(run.id);
-      const stamp = `${run.version}:${run.color}:${run.label}:${run.selected}`;
+      // Events come with a finished run's analysis: a run streaming in changes nothing here
+      // (the landscape keeps its fast path while the start is dragged).
+      const at = run.slot.analysis ? run.version : "none";
+      const stamp = `${at}:${run.color}:${run.label}:${run.selected}`;
       let trace = cached && cached.stamp === stamp ? cached.trace : null;
       if (!cached || cached.stamp !== stamp) {
         const events = placedEvents(run, this.domain());
@@ -282,7 +301,7 @@ export class Phenomena {
 
   renderList(vm, run) {
     const analysis = run && run.slot.analysis;
-    const key = run ? `${run.id}:${run.version}:${run.color}:${this.highlight}` : "";
+    const key = run ? `${run.id}:${stage(run)}:${run.color}:${this.highlight}` : "";
     if (key !== this.listKey) {
       this.listKey = key;
       const events = run ? placedEvents(run) : [];
@@ -338,8 +357,9 @@ export class Phenomena {
   renderChart(vm) {
     const run = vm.selected;
     const analysis = run && run.slot.analysis;
-    const size = [this.chartEl.clientWidth, this.chartEl.clientHeight];
-    const key = run ? `${run.id}:${run.version}:${run.color}:${size}` : `:${size}`;
+    if (!this.size) this.size = [this.chartEl.clientWidth, this.chartEl.clientHeight];
+    const size = this.size;
+    const key = run ? `${run.id}:${stage(run)}:${run.color}:${size}` : `:${size}`;
     if (key !== this.chartKey) {
       this.chartKey = key;
       this.headKey = "";

@@ -67,14 +67,16 @@ export const api = {
 const SOCKET_URL = `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/ws/runs`;
 
 /**
- * One WebSocket for one run slot. `send` delivers at once when open, otherwise when the
- * socket (re)opens; after an unexpected close the socket reconnects with backoff and calls
- * `onReopen` so the owner can restart an unfinished run.
+ * One WebSocket for one run slot (or for the page's sweeps, live.js). `send` delivers at once
+ * when open, otherwise when the socket (re)opens; after an unexpected close the socket
+ * reconnects with backoff and calls `onReopen` so the owner can restart an unfinished run.
+ * Text messages go to `onMessage` as JSON, binary ones (LLB1 sweeps) to `onBinary`.
  */
 export class RunChannel {
-  constructor({ onMessage, onReopen }) {
+  constructor({ onMessage, onReopen, onBinary = null }) {
     this.onMessage = onMessage;
     this.onReopen = onReopen;
+    this.onBinary = onBinary;
     this.socket = null;
     this.queue = [];
     this.closed = false;
@@ -86,6 +88,7 @@ export class RunChannel {
   connect() {
     if (this.closed) return;
     const socket = new WebSocket(SOCKET_URL);
+    socket.binaryType = "arraybuffer";
     this.socket = socket;
     socket.addEventListener("open", () => {
       const reopened = this.retries > 0;
@@ -95,6 +98,10 @@ export class RunChannel {
       if (reopened && queued.length === 0) this.onReopen();
     });
     socket.addEventListener("message", (event) => {
+      if (typeof event.data !== "string") {
+        if (this.onBinary) this.onBinary(event.data);
+        return;
+      }
       let message;
       try {
         message = JSON.parse(event.data);

@@ -3,7 +3,19 @@
 
 /* global Plotly */
 
-import { CONFIG, Drawer, NO_REDRAW, STEP_AXIS, baseLayout, escapeHover } from "./plots.js";
+import {
+  CONFIG,
+  Drawer,
+  NO_REDRAW,
+  STEP_AXIS,
+  baseLayout,
+  drawTraceLine,
+  escapeHover,
+  hideEvents,
+  previewLeft,
+  traceMeta,
+  unmarkTraces,
+} from "./plots.js";
 
 /** One step chart: a line per run, a marker per run at the playhead and a vertical rule. */
 class StepChart {
@@ -19,26 +31,86 @@ class StepChart {
     this.data = "";
     this.lastReact = 0;
     this.timer = 0;
+    /** runId -> preview columns on screen; runs the fast path drew since the last react. */
+    this.previews = new Map();
+    this.touched = new Set();
+    /** runId -> columns on screen; whether stream() drew since the last react. */
+    this.drawn = new Map();
+    this.streamed = false;
   }
 
   traces(vm) {
     const col = this.column;
     // vm.underlays: traces under the runs' lines (a model's batch loss).
     const under = vm.underlays || [];
-    const traces = vm.runs.map((run) => ({
-      type: "scatter",
-      mode: "lines",
-      name: escapeHover(run.label),
-      meta: { runId: run.id },
-      x: run.columns.step,
-      y: run.columns[col],
-      line: { color: run.color, width: run.selected ? 2.2 : 1.5 },
-      hovertemplate: `%{y:.4g}<extra>${escapeHover(run.label)}</extra>`,
-    }));
+    const traces = vm.runs.map((run) => {
+      // New arrays for a line the fast path drew, so that Plotly.react recomputes it.
+      const fresh = this.touched.has(run.id);
+      return {
+        type: "scatter",
+        mode: "lines",
+        name: escapeHover(run.label),
+        meta: traceMeta(run),
+        x: fresh ? Array.from(run.columns.step) : run.columns.step,
+        y: fresh ? Array.from(run.columns[col]) : run.columns[col],
+        line: {
+          color: run.color,
+          width: run.selected ? 2.2 : 1.5,
+          dash: run.preview ? "dash" : "solid",
+        },
+        hovertemplate: `%{y:.4g}<extra>${escapeHover(run.label)}</extra>`,
+      };
+    });
     traces.push(this.headTrace(vm), this.ruleTrace(vm));
     // Step events have no place on a per-epoch loss (models.js).
-    if (this.extra && !vm.perEpoch) traces.push(...this.extra(vm));
+    if (this.extra && !vm.perEpoch) {
+      // Not the events of a run under preview: they belong to the path it replaced.
+      const previewed = new Set(vm.runs.filter((r) => r.preview).map((r) => r.id));
+      traces.push(...this.extra(vm).filter((t) => !(t.meta && previewed.has(t.meta.of))));
+    }
     return [...under, ...traces];
+  }
+
+  /**
+   * Draw the runs' previews that changed into their lines, now (no Plotly call; the axes
+   * stay as they are until the exact run redraws the chart). False: redraw with Plotly.
+   */
+  preview(vm) {
+    if (!this.el._fullLayout || this.structure === "") return !vm.runs.some((r) => r.preview);
+    const under = (vm.underlays || []).length;
+    for (const [i, run] of vm.runs.entries()) {
+      if (!run.preview) continue;
+      const c = run.columns;
+      if (this.previews.get(run.id) === c) {
+        const trace = this.el.data && this.el.data[under + i];
+        if (trace) trace.meta = traceMeta(run);
+        continue;
+      }
+      if (!drawTraceLine(this.el, under + i, c.step, c[this.column], traceMeta(run))) return false;
+      this.touched.add(run.id);
+      this.previews.set(run.id, c);
+      // Event markers on the loss belong to the path the preview replaced.
+      hideEvents(this.el, run.id, "is-preview");
+    }
+    return true;
+  }
+
+  /** New frames of the runs straight into their lines (as preview(), solid). */
+  stream(vm) {
+    if (!this.el._fullLayout || vm.runs.some((r) => r.preview)) return false;
+    const under = (vm.underlays || []).length;
+    for (const [i, run] of vm.runs.entries()) {
+      const c = run.columns;
+      if (this.drawn.get(run.id) === c) continue;
+      const meta = traceMeta(run);
+      if (!drawTraceLine(this.el, under + i, c.step, c[this.column], meta, "is-live")) return false;
+      this.touched.add(run.id);
+      this.drawn.set(run.id, c);
+    }
+    // Events on the loss belong to the runs before the drag.
+    hideEvents(this.el, null, "is-live");
+    this.streamed = true;
+    return true;
   }
 
   headTrace(vm) {
@@ -140,16 +212,23 @@ class StepChart {
   }
 
   render(vm) {
+    // Only a divergence changes how a chart looks (yRange); previews take the fast path.
     const structure = JSON.stringify([
       vm.surfaceName,
       vm.chartKey || "",
       this.logAxis(vm),
-      vm.runs.map((r) => [r.id, r.color, r.label, r.selected, r.status]),
+      vm.runs.map((r) => [r.id, r.color, r.label, r.selected, r.status === "diverged"]),
     ]);
     const data = vm.runs.map((r) => `${r.id}:${r.version}`).join(",");
     const now = performance.now();
     clearTimeout(this.timer);
-    if (structure !== this.structure || data !== this.data) {
+    const left = previewLeft(this.previews, vm.runs);
+    if (left || !this.preview(vm)) this.structure = "";
+    if (this.streamed && !vm.live) this.structure = "";
+    // The start dragged: runs stream in, drawn into their lines (the axes wait for the end).
+    if (data !== this.data && vm.live && structure === this.structure && this.stream(vm)) {
+      this.data = data;
+    } else if (structure !== this.structure || data !== this.data) {
       // Streaming data redraws at most ten times a second; a structural change at once.
       if (structure === this.structure && now - this.lastReact < 100) {
         this.timer = setTimeout(() => this.draw(vm), 100 - (now - this.lastReact));
@@ -158,7 +237,14 @@ class StepChart {
         this.data = data;
         this.lastReact = now;
         this.moved = null;
-        return Plotly.react(this.el, this.traces(vm), this.layout(vm), CONFIG);
+        const traces = this.traces(vm);
+        unmarkTraces(this.el);
+        this.touched.clear();
+        this.previews.clear();
+        this.streamed = false;
+        this.drawn = new Map(vm.runs.map((run) => [run.id, run.columns]));
+        for (const run of vm.runs) if (run.preview) this.previews.set(run.id, run.columns);
+        return Plotly.react(this.el, traces, this.layout(vm), CONFIG);
       }
     }
     const n = (vm.underlays || []).length + vm.runs.length;
@@ -194,5 +280,12 @@ export class Charts {
     const [loss, ...rest] = this.charts;
     loss.draw(this.lossView ? this.lossView(vm) : vm);
     for (const chart of rest) chart.draw(vm);
+  }
+
+  /** Draw changed previews now, straight into the lines (see StepChart.preview). */
+  preview(vm) {
+    const [loss, ...rest] = this.charts;
+    loss.preview(this.lossView ? this.lossView(vm) : vm);
+    for (const chart of rest) chart.preview(vm);
   }
 }

@@ -3,6 +3,8 @@
 // Hooks: every hyperparameter input carries data-hparam="<torch kwarg>"; a log slider holds
 // its slider position, so the number box beside it carries data-hparam-value="<kwarg>" and
 // takes exact values. Pairs: data-hparam on a wrapper, data-hparam-index on the two sliders.
+// Each slider sits on a sensitivity strip (data-sweep-strip, drawn by live.js from a sweep)
+// described by a text (data-sweep-text) for keyboard and screen-reader users.
 
 import { exact, roundSig } from "./format.js";
 
@@ -57,9 +59,11 @@ function scaleFor(hp) {
 
 /**
  * One number: slider + number box (+ "auto" checkbox when null is allowed).
- * `index` is set for an element of a pair.
+ * `index` is set for an element of a pair. `onGrab(kind)` hears the slider or box being
+ * taken ("grab": pointer down, focus, a key), let go ("release": pointer up, change, blur),
+ * or hovered ("hover", "unhover"): live.js asks for a sweep then.
  */
-function numberControl(hp, { index, nullable, label, onValue }) {
+function numberControl(hp, { index, nullable, label, onValue, onGrab }) {
   const id = `hp-${hp.name}-${index ?? "v"}-${++uid}`;
   const scale = scaleFor(hp);
   const title = hp.description;
@@ -120,7 +124,15 @@ function numberControl(hp, { index, nullable, label, onValue }) {
       box.value = exact(value);
       onValue(value, true);
     });
+    for (const type of ["pointerdown", "focus", "keydown"]) {
+      slider.addEventListener(type, () => onGrab("grab"));
+    }
+    for (const type of ["pointerup", "change", "blur"]) {
+      slider.addEventListener(type, () => onGrab("release"));
+    }
   }
+  box.addEventListener("focus", () => onGrab("grab"));
+  box.addEventListener("blur", () => onGrab("release"));
   box.addEventListener("change", () => {
     const value = Number(box.value);
     if (box.value.trim() === "" || !Number.isFinite(value)) {
@@ -150,11 +162,18 @@ function numberControl(hp, { index, nullable, label, onValue }) {
     auto ? el("label", { class: "auto" }, auto, el("span", { text: "auto" })) : null,
     box,
   );
-  const root = el("div", { class: "hp-number" }, head, slider);
-  return { root, set };
+  const strip = el("span", { class: "sweep-strip", "aria-hidden": "true", "data-sweep-strip": "" });
+  const text = el("p", { class: "sweep-text", id: `${id}-sweep`, "data-sweep-text": "" });
+  const track = slider ? el("div", { class: "hp-slider" }, strip, slider) : null;
+  const root = el("div", { class: "hp-number" }, head, track, slider ? text : null);
+  root.addEventListener("pointerenter", () => onGrab("hover"));
+  root.addEventListener("pointerleave", () => onGrab("unhover"));
+  const part = { hp, index, slider, box, strip, text, root };
+  return { root, set, part };
 }
 
-function buildControl(hp, emit) {
+/** `emit(value, live, index)`; `grab(kind, part)` as numberControl's onGrab. */
+function buildControl(hp, emit, grab) {
   const error = el("p", {
     class: "field-error",
     role: "alert",
@@ -163,6 +182,8 @@ function buildControl(hp, emit) {
   });
   const row = el("div", { class: `hp hp-${hp.type}`, "data-hp-row": hp.name });
   let set;
+  /** The number controls of this row ({hp, index, slider, box, strip, text, root}). */
+  const numbers = [];
 
   if (hp.type === "bool") {
     const id = `hp-${hp.name}-${++uid}`;
@@ -213,44 +234,59 @@ function buildControl(hp, emit) {
       "data-hparam": hp.name,
     });
     let current = Array.isArray(hp.default) ? [...hp.default] : [0, 0];
-    const parts = [0, 1].map((index) =>
-      numberControl(hp, {
+    const parts = [0, 1].map((index) => {
+      const control = numberControl(hp, {
         index,
         nullable: hp.nullable || (Array.isArray(hp.default) && hp.default[index] === null),
         label: `${hp.name}[${index}]`,
         onValue: (value, live) => {
           current = [...current];
           current[index] = value;
-          emit(current, live);
+          emit(current, live, index);
         },
-      }),
-    );
+        onGrab: (kind) => grab(kind, control.part),
+      });
+      return control;
+    });
     for (const part of parts) wrapper.append(part.root);
     row.append(wrapper);
     set = (value) => {
       current = Array.isArray(value) ? [...value] : [null, null];
       parts.forEach((part, i) => part.set(current[i]));
     };
+    numbers.push(...parts.map((control) => control.part));
   } else {
-    const part = numberControl(hp, {
+    const control = numberControl(hp, {
       nullable: hp.nullable,
       label: hp.name,
-      onValue: emit,
+      onValue: (value, live) => emit(value, live),
+      onGrab: (kind) => grab(kind, control.part),
     });
-    row.append(part.root);
-    set = part.set;
+    row.append(control.root);
+    set = control.set;
+    numbers.push(control.part);
   }
   row.append(error);
-  return { hp, row, set, error };
+  return { hp, row, set, error, numbers };
 }
 
-/** The selected run's hyperparameter controls. */
+/**
+ * The selected run's hyperparameter controls. `onChange(name, value, live, part)`: `live` while
+ * a slider moves, `part` the number control that moved ({hp, index, ...}); `onGrab(kind,
+ * part)` as numberControl's.
+ */
 export class HyperparameterForm {
-  constructor(container, { onChange }) {
+  constructor(container, { onChange, onGrab = () => {} }) {
     this.container = container;
     this.onChange = onChange;
+    this.onGrab = onGrab;
     this.controls = new Map();
     this.key = "";
+  }
+
+  /** Every number control with a slider, in order. */
+  get sliders() {
+    return [...this.controls.values()].flatMap((c) => c.numbers || []).filter((p) => p.slider);
   }
 
   /** Rebuild for `spec` when `key` (run id + optimizer) changed, then show `values`. */
@@ -260,7 +296,16 @@ export class HyperparameterForm {
       this.controls.clear();
       const nodes = [];
       for (const hp of spec.hyperparameters) {
-        const control = buildControl(hp, (value, live) => this.onChange(hp.name, value, live));
+        const numbers = [];
+        const control = buildControl(
+          hp,
+          (value, live, index) => {
+            const part = numbers.find((p) => p.index === index) || null;
+            this.onChange(hp.name, value, live, part);
+          },
+          (kind, part) => this.onGrab(kind, part),
+        );
+        numbers.push(...control.numbers);
         this.controls.set(hp.name, control);
         nodes.push(control.row);
       }

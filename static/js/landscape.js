@@ -11,7 +11,13 @@ import {
   INK,
   NO_REDRAW,
   baseLayout,
+  drawTraceLine,
   escapeHover,
+  hideEvents,
+  previewLeft,
+  traceGroup,
+  traceMeta,
+  unmarkTraces,
   withAlpha,
 } from "./plots.js";
 import { COLORSCALE, LossScale, contourTrace } from "./scale.js";
@@ -30,6 +36,14 @@ export class Landscape {
     this.mainKey = "";
     this.topShape = "";
     this.sent = null;
+    /** runId -> the preview columns on screen (drawn by Plotly or by the fast path). */
+    this.previews = new Map();
+    /** Runs whose trace the fast path drew since the last Plotly.react (see pathTrace). */
+    this.touched = new Set();
+    /** runId -> the columns on screen; the plot's structure as last drawn by Plotly. */
+    this.drawn = new Map();
+    this.structure = "";
+    this.streamed = false;
     this.onPick = onPick;
     this.onHover = onHover;
     this.drawer = new Drawer((vm) => this.render(vm), afterDraw);
@@ -41,7 +55,9 @@ export class Landscape {
     this.dragging = false;
     this.bindPointer();
     // A new size means new plot domains (the aspect stays true): redraw with the last model.
+    this.size = null;
     this.resizer = new ResizeObserver(() => {
+      this.size = [el.clientWidth, el.clientHeight];
       // Plotly measures its div on window resizes only; the card also changes size when a
       // panel beside it opens or closes (the basin map strip).
       for (const plot of [el, top]) if (plot._fullLayout && !plot.hidden) Plotly.Plots.resize(plot);
@@ -57,6 +73,7 @@ export class Landscape {
     this.base = { contour: null, surface: null };
     this.text = null;
     this.mainKey = "";
+    this.structure = "";
     this.topShape = "";
     this.sent = null;
   }
@@ -130,8 +147,11 @@ export class Landscape {
    * perpendicular to level sets), centred, with the legend and colour bar hugging its right.
    */
   box() {
-    const W = this.el.clientWidth || 600;
-    const H = this.el.clientHeight || 480;
+    // The size as the ResizeObserver last saw it: reading it here would force a layout in
+    // every frame of a slider drag (the sidebar changes as the landscape redraws).
+    if (!this.size) this.size = [this.el.clientWidth, this.el.clientHeight];
+    const W = this.size[0] || 600;
+    const H = this.size[1] || 480;
     const m = CONTOUR_MARGIN;
     const aw = Math.max(60, W - m.l - m.r);
     const ah = Math.max(60, H - m.t - m.b);
@@ -247,26 +267,33 @@ export class Landscape {
   /** z for a path in the 3D view: the colour transform, lifted a little off the surface. */
   zPath(losses, extra = 1) {
     const lift = 0.025 * extra;
-    return losses.map((v) => {
+    return Array.from(losses, (v) => {
       const t = this.scale.t(v);
       return t === null ? null : t + lift;
     });
   }
 
-  /** A run's whole path: the trace tests compare with the frames (`meta.runId`). */
+  /**
+   * A run's whole path: the trace tests compare with the frames (`meta.runId`). A preview
+   * (a swept path standing in while a slider moves) is dashed and says so in `meta.preview`.
+   */
   pathTrace(run, is3d, faint) {
     const c = run.columns;
-    const markers = run.steps <= MARKER_STEPS && !is3d && !faint;
-    const dash = run.status === "error" ? "dot" : "solid";
+    const preview = run.preview;
+    const markers = run.steps <= MARKER_STEPS && !is3d && !faint && !preview;
+    const dash = preview ? "dash" : run.status === "error" ? "dot" : "solid";
     const width = is3d ? (faint ? 3 : 6) : faint ? 1.4 : run.selected ? 2.6 : 1.9;
+    // A trace the fast path drew holds other arrays in `data` than Plotly computed: new
+    // arrays make Plotly.react recompute it.
+    const fresh = this.touched.has(run.id);
     return {
       type: is3d ? "scatter3d" : "scatter",
       mode: markers ? "lines+markers" : "lines",
       name: escapeHover(run.label),
       legendgroup: run.id,
-      meta: { runId: run.id },
-      x: c.x,
-      y: c.y,
+      meta: traceMeta(run),
+      x: fresh ? Array.from(c.x) : c.x,
+      y: fresh ? Array.from(c.y) : c.y,
       ...(is3d ? { z: this.zPath(c.loss) } : {}),
       line: { color: faint ? withAlpha(run.color, 0.38) : run.color, width, dash },
       marker: { color: run.color, size: 4.5, line: { color: "#ffffff", width: 0.8 } },
@@ -366,17 +393,19 @@ export class Landscape {
       const trace = {
         type: is3d ? "scatter3d" : "scatter",
         mode: is3d ? "lines" : "lines+markers",
-        name: arrow ? arrow.label : kind,
+        // One name and two points whatever the arrow (none: two gaps), so the overlay animates
+        // it from one frame to the next (an arrow leaving must be drawn as gone).
+        name: kind,
         meta: { role: `arrow-${kind}` },
-        x: arrow ? [at[0], at[0] + arrow.shown[0]] : [],
-        y: arrow ? [at[1], at[1] + arrow.shown[1]] : [],
+        x: arrow ? [at[0], at[0] + arrow.shown[0]] : [null, null],
+        y: arrow ? [at[1], at[1] + arrow.shown[1]] : [null, null],
         line: { color, width: is3d ? 6 : kind === "grad" ? 2 : 3.2 },
         hoverinfo: "skip",
         showlegend: false,
       };
       if (is3d) {
         const [z] = this.zPath([vm.arrowLoss], 2);
-        trace.z = arrow ? [z, z] : [];
+        trace.z = arrow ? [z, z] : [null, null];
       } else {
         trace.marker = {
           symbol: ["circle", "arrow"],
@@ -476,6 +505,7 @@ export class Landscape {
     if (vm.view === "3d") {
       this.clearTop();
       this.mainKey = "";
+      this.structure = "";
       const data = [
         ...this.surfaceTraces(),
         ...vm.runs.map((run) => this.pathTrace(run, true, scrubbing)),
@@ -489,25 +519,46 @@ export class Landscape {
     const calls = [];
     // vm.layers: extra traces under the paths (a basin map) and over them (run events).
     const layers = vm.layers || { key: "", below: [], above: [] };
-    const mainKey = JSON.stringify([
+    // A preview changes neither the key (its rows go by the fast path, preview()) nor a
+    // status the plot shows ("running" looks like "converged"); leaving one redraws.
+    const left = previewLeft(this.previews, vm.runs);
+    const structure = JSON.stringify([
       this.box().key,
-      vm.start,
       scrubbing,
-      vm.runs.map((r) => [r.id, r.version, r.color, r.label, r.selected, r.status, r.steps]),
+      vm.runs.map((r) => [r.id, r.color, r.label, r.selected, r.status === "error", r.steps]),
       layers.key,
     ]);
-    if (mainKey !== this.mainKey) {
+    const mainKey = JSON.stringify([structure, vm.start, vm.runs.map((r) => r.version)]);
+    const changed = mainKey !== this.mainKey || left;
+    // While the start is dragged (vm.live) every run restarts at each move and streams in:
+    // the paths and the start go straight into the plot (a Plotly.react recomputes the
+    // contour, 40 ms a message); Plotly draws it all again once the drag ends.
+    if (changed && vm.live && !left && structure === this.structure && this.stream(vm)) {
       this.mainKey = mainKey;
+    } else if (changed || (this.streamed && !vm.live)) {
+      this.mainKey = mainKey;
+      this.structure = structure;
+      this.streamed = false;
       const [contour, ...marks] = this.placedContour(this.box());
+      // The events of a run under preview belong to the path it replaced.
+      const previewed = new Set(vm.runs.filter((r) => r.preview).map((r) => r.id));
       const data = [
         contour,
         ...layers.below,
         ...marks,
         ...vm.runs.map((run) => this.pathTrace(run, false, scrubbing)),
-        ...layers.above,
+        ...layers.above.filter((t) => !(t.meta && previewed.has(t.meta.of))),
         this.startTrace(vm, false),
       ];
+      unmarkTraces(this.el);
+      this.touched.clear();
+      this.previews.clear();
+      this.drawn = new Map(vm.runs.map((run) => [run.id, run.columns]));
+      for (const run of vm.runs) if (run.preview) this.previews.set(run.id, run.columns);
       calls.push(Plotly.react(this.el, data, this.layout(vm), CONFIG));
+    } else if (!this.preview(vm)) {
+      this.mainKey = "";
+      return this.render(vm);
     }
     const top = [
       ...(scrubbing ? vm.runs.map((run) => this.progressTrace(run, false)) : []),
@@ -518,7 +569,7 @@ export class Landscape {
     const topShape = JSON.stringify([
       this.box().key,
       scrubbing,
-      vm.runs.map((r) => [r.id, r.color, r.selected, r.status, r.steps > MARKER_STEPS]),
+      vm.runs.map((r) => [r.id, r.color, r.selected, r.status === "error", r.steps > MARKER_STEPS]),
       top.slice(-2).map((t) => [t.name, t.line.color]),
     ]);
     if (topShape !== this.topShape || !this.sent) {
@@ -547,6 +598,63 @@ export class Landscape {
       }
     }
     return Promise.all(calls);
+  }
+
+  /**
+   * Draw the runs' previews that changed straight into the contour plot, now (no Plotly
+   * call: this runs in the slider's input handler, and the path is on screen at the next
+   * paint). Returns false when the plot must be redrawn instead (3D, or not drawn yet).
+   */
+  preview(vm) {
+    for (const run of vm.runs) {
+      if (!run.preview) continue;
+      if (this.view !== "contour" || vm.view !== "contour" || !this.el._fullLayout) return false;
+      const data = this.el.data || [];
+      const index = data.findIndex((t) => t.meta && t.meta.runId === run.id);
+      if (index < 0) return false;
+      const c = run.columns;
+      if (this.previews.get(run.id) === c) {
+        // The same swept row: the path stays, the value it stands for moved.
+        data[index].meta = traceMeta(run);
+        continue;
+      }
+      if (!drawTraceLine(this.el, index, c.x, c.y, traceMeta(run))) return false;
+      this.touched.add(run.id);
+      this.previews.set(run.id, c);
+      // The run's event markers belong to the path the preview replaced.
+      hideEvents(this.el, run.id, "is-preview");
+    }
+    return true;
+  }
+
+  /**
+   * Draw the runs whose frames changed, and the start, straight into the contour plot (as
+   * preview() does, solid). False: the plot must be redrawn with Plotly instead.
+   */
+  stream(vm) {
+    const data = this.el.data || [];
+    if (this.view !== "contour" || !this.el._fullLayout) return false;
+    for (const run of vm.runs) {
+      if (run.preview) return false;
+      const c = run.columns;
+      if (this.drawn.get(run.id) === c) continue;
+      const index = data.findIndex((t) => t.meta && t.meta.runId === run.id);
+      if (index < 0 || !drawTraceLine(this.el, index, c.x, c.y, { runId: run.id }, "is-live")) {
+        return false;
+      }
+      this.touched.add(run.id);
+      this.drawn.set(run.id, c);
+    }
+    const index = data.findIndex((t) => t.meta && t.meta.role === "start");
+    const group = index >= 0 ? traceGroup(this.el, index) : null;
+    const point = group && group.querySelector(".points path");
+    if (!point) return false;
+    const [x, y] = vm.start;
+    const layout = this.el._fullLayout;
+    point.setAttribute("transform", `translate(${layout.xaxis.c2p(x)},${layout.yaxis.c2p(y)})`);
+    Object.assign(data[index], { x: [x], y: [y] });
+    this.streamed = true;
+    return true;
   }
 
   clearTop() {

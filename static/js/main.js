@@ -18,6 +18,7 @@ import { ARROW_SHARE, arrowsAt, sampleGrid } from "./scale.js";
 import { RunList, STATUS_TEXT, normalizeDetail, reasonText } from "./runlist.js";
 import { Playback } from "./playback.js";
 import { RunSlot } from "./runs.js";
+import { LiveDrag } from "./live.js";
 import {
   AppState,
   MAX_RUNS,
@@ -74,6 +75,8 @@ const dom = {
   statusLine: $("[data-status-line]"),
   linkNotice: $('[data-testid="link-notice"]'),
   logLoss: $('[data-testid="log-loss"]'),
+  previewBadge: $('[data-testid="preview-badge"]'),
+  sweepLegend: $("[data-sweep-legend]"),
   copyLink: $('[data-testid="copy-link"]'),
   exportCsv: $('[data-testid="export-csv"]'),
   exportJson: $('[data-testid="export-json"]'),
@@ -111,14 +114,20 @@ class App {
     this.noticeLink(takeUnreadable());
     this.runList = new RunList(dom.runsList, this.specs);
     this.playback = new Playback(this.state, () => this.endStep());
-    this.form = new HyperparameterForm(dom.hparams, {
-      onChange: (name, value) => {
-        const run = this.state.selectedRun;
-        if (run) this.state.setHyperparameter(run.id, name, value);
+    this.live = new LiveDrag({
+      state: this.state,
+      landed: (entry) => this.sweepLanded(entry),
+      settled: () => {
+        this.runsDirty = true;
+        this.schedule();
       },
     });
+    this.form = new HyperparameterForm(dom.hparams, {
+      onChange: (name, value, live, part) => this.changeHyperparameter(name, value, live, part),
+      onGrab: (kind, part) => this.live.grab(kind, part),
+    });
     this.landscape = new Landscape(dom.landscape, dom.landscapeTop, {
-      onPick: (point) => point && !this.basins.pick(point) && this.setStart(point),
+      onPick: (point, kind) => this.pick(point, kind),
       onHover: (point) => this.showCursor(point),
       afterDraw: () => this.checkReady(),
     });
@@ -268,6 +277,7 @@ class App {
       }
     }
     if (has("runs", "selected")) this.listDirty = true;
+    if (has("selected", "surface")) this.live.settle();
     this.uiDirty = true;
     this.syncFields();
     if ([...keys].some((key) => !["playhead", "playing", "speed"].includes(key))) this.saveUrl();
@@ -337,6 +347,54 @@ class App {
     if (this.plots !== "waiting") dom.loading.hidden = true;
     this.uiDirty = true;
     this.schedule();
+  }
+
+  /**
+   * A slider (or number box) of the selected run moved: the state takes the value, and where
+   * a sweep covers it the run's path is redrawn from the sweep now, in this event (live.js).
+   */
+  changeHyperparameter(name, value, live, part) {
+    const run = this.state.selectedRun;
+    if (!run) return;
+    this.state.setHyperparameter(run.id, name, value);
+    const preview = part ? this.live.change(this.state.run(run.id), part, live) : null;
+    if (preview) this.showPreview(run.id, preview);
+  }
+
+  showPreview(id, preview) {
+    const slot = this.slots.get(id);
+    if (!slot) return;
+    slot.setPreview(preview);
+    if (this.plots !== "all") return;
+    // Straight into the plots, in this event handler; the frame scheduled by the state
+    // change draws the rest (playheads, readouts, 3D).
+    const vm = this.viewModel();
+    this.landscape.preview(vm);
+    this.charts.preview(vm);
+    this.renderPreviewBadge(vm);
+  }
+
+  /** A sweep arrived: strips redraw; a slider still held shows its value's row at once. */
+  sweepLanded(entry) {
+    this.uiDirty = true;
+    this.schedule();
+    const run = this.state.selectedRun;
+    const slot = run && this.slots.get(run.id);
+    const shown = slot && JSON.stringify(slot.config);
+    if (!slot || shown === JSON.stringify(runRequest(this.state, run))) return;
+    const preview = this.live.current(entry);
+    if (preview) this.showPreview(run.id, preview);
+  }
+
+  /** The map was clicked or the start dragged: runs show their new frames without a hold. */
+  pick(point, kind) {
+    const eager = kind !== "end";
+    for (const slot of this.slots.values()) slot.eager = eager;
+    if (point && !this.basins.pick(point)) this.setStart(point);
+    // The new runs go out in this event, not a frame later.
+    if (eager) this.submitRuns();
+    // The plots draw properly again (landscape.js stream()).
+    else this.schedule();
   }
 
   setStart(point) {
@@ -535,6 +593,12 @@ class App {
    * write every 100 ms.
    */
   saveUrl() {
+    // A slider in live drag writes once it rests (replaceState takes ~2 ms, a frame's eighth).
+    if (this.live.held !== null) {
+      clearTimeout(this.urlTimer);
+      this.urlTimer = setTimeout(() => this.saveUrl(), 100);
+      return;
+    }
     const now = performance.now();
     this.urlWrites = this.urlWrites.filter((t) => now - t < 10000);
     clearTimeout(this.urlTimer);
@@ -559,25 +623,36 @@ class App {
 
   frame(now) {
     this.frameRequested = false;
+    this.submitRuns();
+    this.playback.tick(now);
+    this.render();
+    if (this.state.playing) this.schedule();
+  }
+
+  /** Ask for the runs whose request changed (each slot sends it once its last one moved). */
+  submitRuns() {
     if (this.runsDirty) {
       this.runsDirty = false;
       for (const run of this.state.runs) {
         const slot = this.slots.get(run.id);
         const request = runRequest(this.state, run);
         const key = JSON.stringify(request);
+        // A slider in motion: its preview stands in until the slider rests (live.js).
+        if (this.live.holds(run.id)) continue;
+        // A preview of another request goes. One of the request on hand (a slider dragged back
+        // to where it was) stays until that run, asked again, replaces it.
+        if (slot.preview && slot.preview.key !== key) slot.setPreview(null);
+        else if (slot.preview && slot.key === key && !slot.awaits(key)) slot.key = "";
         if (slot.key === key) continue;
         slot.key = key;
         slot.submit(request);
       }
     }
-    this.playback.tick(now);
-    this.render();
-    if (this.state.playing) this.schedule();
   }
 
   endStep() {
     let longest = 0;
-    for (const slot of this.slots.values()) longest = Math.max(longest, slot.frames.length);
+    for (const slot of this.slots.values()) longest = Math.max(longest, slot.length);
     return Math.max(0, longest - 1);
   }
 
@@ -587,10 +662,12 @@ class App {
     const playhead = state.playhead === null ? end : Math.min(state.playhead, end);
     const runs = state.runs.map((run, index) => {
       const slot = this.slots.get(run.id);
-      const columns = slot.columns();
+      const preview = slot.preview;
+      const columns = preview ? preview.columns : slot.columns();
       const last = Math.max(0, columns.x.length - 1);
       return {
         id: run.id,
+        preview,
         label: `${index + 1} · ${run.optimizer}`,
         color: this.colors.get(run.id),
         selected: run.id === state.selected,
@@ -603,7 +680,7 @@ class App {
       };
     });
     const selected = runs.find((run) => run.selected) || runs[0];
-    const frame = selected && selected.slot.frames[selected.head];
+    const frame = selected && frameAt(selected);
     const arrows = arrowsAt(frame);
     const width = this.surface.domain.x[1] - this.surface.domain.x[0];
     const longest = Math.max(0, ...arrows.map((a) => a.mag));
@@ -614,6 +691,8 @@ class App {
     const knobs = extras.view(runs);
     return {
       view: state.view,
+      // The start is being dragged: runs restart at every move (landscape.js stream()).
+      live: [...this.slots.values()].some((slot) => slot.eager),
       logLoss: state.logLoss,
       surfaceName: state.surface,
       start: state.start,
@@ -647,6 +726,7 @@ class App {
     this.basins.render();
     this.presets.render(this.slots);
     this.renderArrowLegend(vm);
+    this.renderPreviewBadge(vm);
     this.uiDirty = false;
     this.listDirty = false;
     // The plots wait for Plotly.js (the constructor schedules a frame when it lands).
@@ -723,6 +803,7 @@ class App {
     swatch.style.setProperty("--run-color", this.colors.get(run.id));
     dom.selectedLabel.append(swatch, `editing run ${index}`);
     this.form.render(`${run.id}:${run.optimizer}`, spec, run.hyperparameters);
+    this.live.renderStrips(this.form, run, dom.sweepLegend);
 
     const slot = this.slots.get(run.id);
     const detail = slot && slot.status === "error" ? normalizeDetail(slot.error) : [];
@@ -769,9 +850,28 @@ class App {
     dom.readoutStep.textContent = `step ${frame ? frame.step : vm.playhead} / ${sel ? Math.max(0, sel.columns.x.length - 1) : vm.end}`;
     dom.readoutLoss.textContent = frame ? `loss ${fmt(frame.loss)}` : "";
     dom.readoutPos.textContent = frame ? `(${fmt(frame.x)}, ${fmt(frame.y)})` : "";
-    dom.readoutGrad.textContent = frame ? `‖∇f‖ ${fmt(norm2(frame.grad))}` : "";
+    const gnorm = frame && (frame.grad ? norm2(frame.grad) : frame.gnorm);
+    dom.readoutGrad.textContent = frame ? `‖∇f‖ ${fmt(gnorm)}` : "";
     const color = sel ? sel.color : "";
     dom.readoutStep.parentElement.style.setProperty("--run-color", color);
+  }
+
+  /** "preview" on the landscape while a swept path stands in for the selected run. */
+  renderPreviewBadge(vm) {
+    const run = vm.runs.find((r) => r.preview && r.selected) || vm.runs.find((r) => r.preview);
+    const p = run && run.preview;
+    // Once per change: this runs in every frame and every input event.
+    const key = p ? `${run.color}:${p.name}:${p.value}:${p.target}` : "";
+    if (key === this.badgeKey) return;
+    this.badgeKey = key;
+    dom.previewBadge.hidden = !run;
+    if (!run) return;
+    const name = p.name.replace(/\.(\d)$/, "[$1]");
+    dom.previewBadge.style.setProperty("--run-color", run.color);
+    dom.previewBadge.querySelector("[data-preview-text]").textContent = `${name} ≈ ${fmt(p.value, 3)}`;
+    dom.previewBadge.title =
+      `The swept path nearest to ${name} = ${fmt(p.target)} (${name} = ${fmt(p.value)}); ` +
+      "the exact run replaces it when the slider rests.";
   }
 
   renderArrowLegend(vm) {
@@ -828,6 +928,16 @@ class App {
       document.body.dataset.ready = "true";
     }
   }
+}
+
+/** The frame at a run view's head: its run's, or a preview's (no gradient vector, no state). */
+function frameAt(run) {
+  if (!run.preview) return run.slot.frames[run.head];
+  const c = run.columns;
+  const k = run.head;
+  if (k >= c.x.length) return undefined;
+  const frame = { step: k, x: c.x[k], y: c.y[k], loss: c.loss[k], lr: c.lr[k] };
+  return { ...frame, gnorm: c.gnorm[k], grad: null };
 }
 
 async function boot() {

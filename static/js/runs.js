@@ -1,4 +1,5 @@
-// One run slot: its WebSocket, the frames on screen and the run streaming in behind them.
+// One run slot: its WebSocket, the frames on screen and the run streaming in behind them,
+// and while a slider moves a preview (a path from a sweep, live.js) standing in for the run.
 
 import { RunChannel } from "./api.js";
 import { norm2 } from "./format.js";
@@ -10,8 +11,10 @@ let sequence = 0;
 
 export class RunSlot {
   /**
-   * `config`, `frames`, `status` and `summary` always describe the run on screen, so they
-   * can be compared with `POST /api/runs` for `config`.
+   * `config`, `frames`, `status` and `summary` always describe the last exact run shown, so
+   * they can be compared with `POST /api/runs` for `config`. While `preview` is set, the page
+   * draws it instead: {key, columns, length, name, value, target, status}, the swept path
+   * nearest to the request whose JSON is `key`; the exact run of `key` replaces it.
    */
   constructor(id, { onChange }) {
     this.id = id;
@@ -28,6 +31,9 @@ export class RunSlot {
     this.pending = null;
     this.awaiting = false;
     this.series = null;
+    this.preview = null;
+    /** Show a new run's first frames at once (the start point being dragged), no hold. */
+    this.eager = false;
     this.channel = new RunChannel({
       onMessage: (message) => this.receive(message),
       onReopen: () => this.restart(),
@@ -43,12 +49,14 @@ export class RunSlot {
   }
 
   flush() {
-    if (!this.pending || this.awaiting) return;
+    // While the start is dragged the newest run goes at once (the server cancels the one in
+    // flight); otherwise after the one in flight has shown progress.
+    if (!this.pending || (this.awaiting && !this.eager)) return;
     const config = this.pending;
     this.pending = null;
     sequence += 1;
     const requestId = `${this.id}.${sequence}`;
-    this.incoming = { requestId, config, frames: [], firstAt: 0 };
+    this.incoming = { requestId, config, key: JSON.stringify(config), frames: [], firstAt: 0 };
     this.awaiting = true;
     this.channel.send({ type: "run", run_id: requestId, ...config });
   }
@@ -68,10 +76,14 @@ export class RunSlot {
       if (!incoming.firstAt) incoming.firstAt = performance.now();
       if (message.frames.some((frame) => frame.step > 0)) this.settle();
       const shown = incoming.frames === this.frames;
-      const ready =
-        this.frames.length === 0 ||
-        incoming.frames.length >= this.frames.length ||
-        performance.now() - incoming.firstAt > SWAP_AFTER_MS;
+      // A preview of this very request holds the screen until the run is as long; an old
+      // path is held up to SWAP_AFTER_MS (a run of a new request often starts far away).
+      const ready = this.previews(incoming)
+        ? incoming.frames.length >= this.preview.length
+        : this.eager ||
+          this.frames.length === 0 ||
+          incoming.frames.length >= this.frames.length ||
+          performance.now() - incoming.firstAt > SWAP_AFTER_MS;
       if (shown || ready) this.show(incoming);
     } else if (message.type === "done") {
       this.show(incoming);
@@ -82,6 +94,7 @@ export class RunSlot {
       this.settle();
       this.touch();
     } else if (message.type === "error") {
+      this.preview = null;
       this.status = "error";
       this.error = message.detail;
       this.analysis = null;
@@ -91,7 +104,32 @@ export class RunSlot {
     }
   }
 
+  /** Whether the run of request `key` (its JSON) is queued or streaming here. */
+  awaits(key) {
+    const pending = this.pending && JSON.stringify(this.pending) === key;
+    return Boolean(pending || (this.incoming && this.incoming.key === key));
+  }
+
+  /** Whether the preview on screen stands for `incoming`'s request. */
+  previews(incoming) {
+    return this.preview !== null && this.preview.key === incoming.key;
+  }
+
+  /**
+   * Put a preview on screen (null takes it off). The version stays: it counts exact frames,
+   * and the plots redraw a preview on their own fast path (landscape.js, charts.js).
+   */
+  setPreview(preview) {
+    this.preview = preview;
+  }
+
+  /** Frames on screen: the preview's, or the run's. */
+  get length() {
+    return this.preview ? this.preview.length : this.frames.length;
+  }
+
   show(incoming) {
+    if (this.previews(incoming)) this.preview = null;
     if (this.frames !== incoming.frames) {
       this.frames = incoming.frames;
       this.config = incoming.config;
