@@ -17,15 +17,21 @@ import {
   unmarkTraces,
 } from "./plots.js";
 
+/** Losses spanning this many decades go on a log axis by themselves (a divergence does). */
+const AUTO_LOG_DECADES = 3;
+
 /** One step chart: a line per run, a marker per run at the playhead and a vertical rule. */
 class StepChart {
-  constructor(el, { column, yTitle, logAxis, extra }) {
+  constructor(el, { column, yTitle, logAxis, extra, autoLog = false }) {
     this.el = el;
     this.column = column;
     /** Optional: more traces drawn after the playhead and rule (run events on the loss). */
     this.extra = extra;
     this.yTitle = yTitle;
     this.logAxis = logAxis;
+    /** A loss that spans AUTO_LOG_DECADES or more goes on a log axis by itself, with a cue. */
+    this.autoLog = autoLog;
+    this.cue = el.closest(".chart-card")?.querySelector("[data-log-cue]") || null;
     this.drawer = new Drawer((vm) => this.render(vm));
     this.structure = "";
     this.data = "";
@@ -144,31 +150,45 @@ class StepChart {
   }
 
   yRange(vm, log) {
-    const col = this.column;
-    if (col === "lr" && !log) {
+    if (this.column === "lr" && !log) {
       // Learning rates are >= 0 and often constant: show them from zero.
       let top = 0;
       for (const run of vm.runs) for (const v of run.columns.lr) if (v > top) top = v;
       return [0, (top || 1) * 1.25];
     }
-    // Keep a diverged run from flattening the others: cap the axis above the sane runs.
-    if (log || !vm.runs.some((run) => run.status === "diverged")) return null;
+    // Everything else on its whole range: a divergence is the lesson, never cut off.
+    return null;
+  }
+
+  /** Decades the positive values span, or 0 when any value is not positive. */
+  decades(vm) {
     let lo = Infinity;
     let hi = -Infinity;
     for (const run of vm.runs) {
-      const ys = run.columns[col];
-      const span = run.status === "diverged" ? ys.slice(0, 1) : ys;
-      for (const v of span) {
+      for (const v of run.columns[this.column]) {
+        if (!(v > 0)) return 0;
         if (v < lo) lo = v;
         if (v > hi) hi = v;
       }
     }
-    if (!Number.isFinite(lo)) return null;
-    const pad = (hi - lo || Math.abs(hi) || 1) * 0.12;
-    return [lo - pad, hi + pad];
+    return hi > lo ? Math.log10(hi / lo) : 0;
   }
 
-  /** Label whole decades only on a log axis, about five of them. */
+  isLog(vm) {
+    const chosen = this.logAxis(vm);
+    const auto = this.autoLog && !chosen && !vm.perEpoch && this.decades(vm) >= AUTO_LOG_DECADES;
+    if (this.cue) {
+      this.cue.hidden = !auto;
+      if (auto) {
+        const n = Math.floor(this.decades(vm));
+        this.cue.textContent = `log · ${n} decades`;
+        this.cue.title = `The losses span ${n} decades: shown on a log scale, so nothing is cut off`;
+      }
+    }
+    return chosen || auto;
+  }
+
+  /** A log axis labels whole decades, about five of them; null: let Plotly choose. */
   decadeStep(vm) {
     let lo = Infinity;
     let hi = -Infinity;
@@ -180,11 +200,13 @@ class StepChart {
       }
     }
     if (!(hi > lo)) return 1;
+    // Under two decades whole decades leave the axis bare: Plotly's own ticks then.
+    if (hi / lo < 100) return null;
     return Math.max(1, Math.ceil(Math.log10(hi / lo) / 5));
   }
 
   layout(vm) {
-    const log = this.logAxis(vm);
+    const log = this.isLog(vm);
     const range = this.yRange(vm, log);
     return {
       ...baseLayout(),
@@ -195,7 +217,7 @@ class StepChart {
       xaxis: { ...STEP_AXIS },
       yaxis: {
         type: log ? "log" : "linear",
-        ...(log ? { dtick: this.decadeStep(vm) } : {}),
+        ...(log && this.decadeStep(vm) ? { dtick: this.decadeStep(vm) } : {}),
         gridcolor: "#eef0f4",
         zeroline: false,
         linecolor: "#d5dae2",
@@ -216,7 +238,7 @@ class StepChart {
     const structure = JSON.stringify([
       vm.surfaceName,
       vm.chartKey || "",
-      this.logAxis(vm),
+      this.isLog(vm),
       vm.runs.map((r) => [r.id, r.color, r.label, r.selected, r.status === "diverged"]),
     ]);
     const data = vm.runs.map((r) => `${r.id}:${r.version}`).join(",");
@@ -265,7 +287,12 @@ export class Charts {
   /** `lossExtra(vm)`: traces added to the loss chart (event markers). */
   constructor({ loss, grad, lr }, { lossExtra } = {}) {
     this.charts = [
-      new StepChart(loss, { column: "loss", logAxis: (vm) => vm.logLoss, extra: lossExtra }),
+      new StepChart(loss, {
+        column: "loss",
+        logAxis: (vm) => vm.logLoss,
+        extra: lossExtra,
+        autoLog: true,
+      }),
       new StepChart(grad, { column: "gnorm", logAxis: () => true }),
       new StepChart(lr, { column: "lr", logAxis: (vm) => Boolean(vm.lrLog) }),
     ];
