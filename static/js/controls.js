@@ -30,6 +30,50 @@ function niceStep(span) {
   return 10 ** Math.round(Math.log10(span / 1000));
 }
 
+/** The values a log setting steps through by key: about ten per decade, all round. */
+const MANTISSAS = [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8];
+/** A drag that ends this close to an end of a linear slider (as a fraction) lands on it. */
+const SNAP_FRACTION = 0.01;
+
+/** The next round value above (dir 1) or below (dir -1) `value` on the log key grid. */
+export function nextLogValue(value, dir) {
+  const decade = Math.floor(Math.log10(value));
+  const grid = [];
+  for (const d of [decade - 1, decade, decade + 1]) {
+    for (const m of MANTISSAS) grid.push(roundSig(m * 10 ** d, 3));
+  }
+  const tol = value * 1e-9;
+  return dir > 0
+    ? grid.find((v) => v > value + tol)
+    : grid.reverse().find((v) => v < value - tol);
+}
+
+/**
+ * Where a key takes a setting: arrows move a log setting to the next round value (about ten
+ * per decade) and a linear one by 1% of its range; Page keys by a decade or 10%; Home and
+ * End to the slider's ends. Undefined for other keys.
+ */
+export function keyedValue(hp, value, key) {
+  const lo = hp.slider_min ?? hp.min ?? 0;
+  const hi = hp.slider_max ?? hp.max ?? 1;
+  const dirs = { ArrowUp: 1, ArrowRight: 1, ArrowDown: -1, ArrowLeft: -1, PageUp: 10, PageDown: -10 };
+  if (key === "Home") return lo;
+  if (key === "End") return hi;
+  const dir = dirs[key];
+  if (!dir || value === null || value === undefined) return undefined;
+  let next;
+  if (hp.log && lo > 0) {
+    const from = value > 0 ? value : lo;
+    next = Math.abs(dir) === 10 ? roundSig(from * 10 ** Math.sign(dir), 3) : nextLogValue(from, dir);
+  } else if (hp.type === "int") {
+    next = value + Math.sign(dir) * Math.max(1, Math.round(((hi - lo) * Math.abs(dir)) / 100));
+  } else {
+    const step = niceStep(hi - lo) * 10 * Math.abs(dir);
+    next = roundSig(Math.round((value + Math.sign(dir) * step) / step) * step, 12);
+  }
+  return Math.min(hi, Math.max(lo, next));
+}
+
 /** Maps a value to a slider position and back, linear or logarithmic. */
 function scaleFor(hp) {
   const lo = hp.slider_min ?? hp.min ?? 0;
@@ -50,10 +94,15 @@ function scaleFor(hp) {
   }
   const integer = hp.type === "int";
   const step = integer ? 1 : niceStep(hi - lo);
+  const snap = (v) => {
+    if (v - lo <= (hi - lo) * SNAP_FRACTION) return lo;
+    if (hi - v <= (hi - lo) * SNAP_FRACTION) return hi;
+    return v;
+  };
   return {
     attrs: { min: lo, max: hi, step },
     toPosition: (v) => (v === null ? lo : v),
-    toValue: (p) => (integer ? Math.round(Number(p)) : roundSig(Number(p), 12)),
+    toValue: (p) => (integer ? Math.round(Number(p)) : roundSig(snap(Number(p)), 12)),
   };
 }
 
@@ -127,10 +176,24 @@ function numberControl(hp, { index, nullable, label, onValue, onGrab }) {
     for (const type of ["pointerdown", "focus", "keydown"]) {
       slider.addEventListener(type, () => onGrab("grab"));
     }
+    slider.addEventListener("keydown", (event) => stepByKey(event, true));
     for (const type of ["pointerup", "change", "blur"]) {
       slider.addEventListener(type, () => onGrab("release"));
     }
   }
+  /** Keys step by amounts that suit the scale (keyedValue), not the browser's 1 or 1/1000. */
+  const stepByKey = (event, fromSlider) => {
+    if (!fromSlider && !["ArrowUp", "ArrowDown", "PageUp", "PageDown"].includes(event.key)) return;
+    const current = fromSlider ? (last ?? scale.toValue(slider.value)) : Number(box.value);
+    const value = keyedValue(hp, Number.isFinite(current) ? current : last, event.key);
+    if (value === undefined) return;
+    event.preventDefault();
+    last = value;
+    box.value = exact(value);
+    if (slider) slider.value = String(scale.toPosition(value));
+    onValue(value, fromSlider);
+  };
+  box.addEventListener("keydown", (event) => stepByKey(event, false));
   box.addEventListener("focus", () => onGrab("grab"));
   box.addEventListener("blur", () => onGrab("release"));
   box.addEventListener("change", () => {

@@ -1,0 +1,58 @@
+"""Sliders and number boxes step by amounts that suit their scale, and their ends are exact."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.test_links import assert_clean
+from tests.browser.test_page import open_page
+
+LR_SLIDER = "input[type=range][data-hparam=lr]"
+LR_BOX = "input[data-hparam-value=lr]"
+MOMENTUM_SLIDER = "input[type=range][data-hparam=momentum]"
+MOMENTUM_BOX = "input[data-hparam-value=momentum]"
+
+
+def test_keys_step_lr_through_round_values(page: Page, live_server: str) -> None:
+    open_page(page, f"{live_server}/?surface=bowl&steps=20&run=SGD,lr=0.001")
+    slider = page.locator(LR_SLIDER).first
+    box = page.locator(LR_BOX).first
+    slider.focus()
+    slider.press("ArrowUp")
+    expect(box).to_have_value("0.0012")
+    slider.press("ArrowUp")
+    expect(box).to_have_value("0.0015")
+    slider.press("PageUp")
+    expect(box).to_have_value("0.015")
+    slider.press("ArrowDown")
+    expect(box).to_have_value("0.012")
+    # From 0.001 to 0.1 is two Page presses or twenty arrows, not hundreds.
+    box.fill("0.00425")
+    box.press("Enter")
+    box.press("ArrowUp")
+    expect(box).to_have_value("0.005")  # not 1.00425: the box steps on the lr's own scale
+    box.press("ArrowDown")
+    expect(box).to_have_value("0.004")
+    page.wait_for_function(
+        "() => window.losslab.state.runs.some((r) => r.hyperparameters.lr === 0.004)"
+    )
+    assert_clean(page)
+
+
+def test_linear_settings_step_by_a_hundredth_and_snap_to_their_ends(
+    page: Page, live_server: str
+) -> None:
+    open_page(page, f"{live_server}/?surface=bowl&steps=20&run=SGD,lr=0.01,momentum=0.5")
+    slider = page.locator(MOMENTUM_SLIDER).first
+    box = page.locator(MOMENTUM_BOX).first
+    slider.focus()
+    slider.press("ArrowUp")
+    expect(box).to_have_value("0.51")
+    slider.press("Home")
+    expect(box).to_have_value("0")
+    # A drag that stops a hair from the end (the audit saw 0.004) lands on the end.
+    slider.evaluate(
+        "(s) => { s.value = '0.004'; s.dispatchEvent(new Event('input', {bubbles: true})); }"
+    )
+    expect(box).to_have_value("0")
+    assert_clean(page)
