@@ -278,6 +278,11 @@ class App {
     }
     if (has("runs", "selected")) this.listDirty = true;
     if (has("selected", "surface")) this.live.settle();
+    // The status line speaks of the selected run as it is now: a new surface, selection or
+    // request makes the old sentence untrue.
+    if (has("selected", "surface", "start", "steps", "dtype", "runs", "formula", "model")) {
+      this.announce();
+    }
     this.uiDirty = true;
     this.syncFields();
     if ([...keys].some((key) => !["playhead", "playing", "speed"].includes(key))) this.saveUrl();
@@ -320,9 +325,10 @@ class App {
     this.listDirty = true;
     this.uiDirty = true;
     this.runList.setStatus(slot.id, slot.status);
-    if (slot.status !== "running" && this.announced.get(slot.id) !== slot.version) {
-      this.announced.set(slot.id, slot.version);
-      this.announce(slot);
+    const said = `${slot.version}:${slot.status}`;
+    if (slot.id === this.state.selected && this.announced.get(slot.id) !== said) {
+      this.announced.set(slot.id, said);
+      this.announce();
     }
     this.schedule();
   }
@@ -902,18 +908,32 @@ class App {
     dom.cursor.textContent = loss === null ? at : `${at}  loss ${fmt(loss, 4)}`;
   }
 
-  /** Say how a run ended in the polite live region, once things settle (not per drag). */
-  announce(slot) {
+  /**
+   * Say what the selected run is doing in the polite live region: running, or how it ended.
+   * Settles for 250 ms first (a drag is not read out per step), and always reads the state
+   * as it is then, so it never names a run that is not selected or a surface that is gone.
+   */
+  announce() {
     clearTimeout(this.announceTimer);
     this.announceTimer = setTimeout(() => {
-      const index = this.state.runs.findIndex((run) => run.id === slot.id) + 1;
-      const run = this.state.run(slot.id);
-      if (!run || slot.status === "running") return;
+      const id = this.state.selected;
+      const index = this.state.runs.findIndex((run) => run.id === id) + 1;
+      const run = this.state.run(id);
+      const slot = this.slots.get(id);
+      if (!run) {
+        dom.statusLine.textContent = "";
+        return;
+      }
+      const name = `Run ${index} (${run.optimizer})`;
+      if (!slot || slot.status === "running") {
+        dom.statusLine.textContent = `${name} is running…`;
+        return;
+      }
       const why =
         slot.status === "error" || !slot.summary ? reasonText(slot) : slot.summary.reason;
       const where = slot.summary ? ` at step ${slot.summary.steps_taken}` : "";
       const loss = slot.summary ? `, final loss ${fmt(slot.summary.final_loss)}` : "";
-      dom.statusLine.textContent = `Run ${index} (${run.optimizer}) ${STATUS_TEXT[slot.status]}${where}: ${why}${loss}.`;
+      dom.statusLine.textContent = `${name} ${STATUS_TEXT[slot.status]}${where}: ${why}${loss}.`;
     }, 250);
   }
 
