@@ -689,9 +689,18 @@ class App {
     const frame = selected && frameAt(selected);
     const arrows = arrowsAt(frame);
     const width = this.surface.domain.x[1] - this.surface.domain.x[0];
-    const longest = Math.max(0, ...arrows.map((a) => a.mag));
-    const factor = longest > 0 ? (ARROW_SHARE * width) / longest : 0;
-    for (const arrow of arrows) arrow.shown = [arrow.vec[0] * factor, arrow.vec[1] * factor];
+    // One scale for the whole run, set by its largest gradient: arrows shrink as the
+    // gradient vanishes (a converged run shows almost none), so lengths compare honestly
+    // across steps. An arrow longer than the domain is cut there, and says so.
+    let largest = 0;
+    for (const g of selected ? selected.columns.gnorm : []) if (g > largest) largest = g;
+    if (!(largest > 0)) largest = Math.max(0, ...arrows.map((a) => a.mag));
+    const factor = largest > 0 ? (ARROW_SHARE * width) / largest : 0;
+    for (const arrow of arrows) {
+      const cut = Math.min(1, arrow.mag * factor > width ? width / (arrow.mag * factor) : 1);
+      arrow.clipped = cut < 1;
+      arrow.shown = [arrow.vec[0] * factor * cut, arrow.vec[1] * factor * cut];
+    }
     const basins = this.basins.landscapeLayer();
     const events = this.phenomena.landscapeLayer(runs);
     const knobs = extras.view(runs);
@@ -895,7 +904,9 @@ class App {
       item.append(key, el("span", "arrow-label", arrow.label), el("span", "arrow-mag", fmt(arrow.mag, 3)));
       return item;
     });
-    const scale = vm.view === "3d" ? "" : `, drawn ×${fmt(vm.arrowFactor, 2)}`;
+    const clipped = vm.arrows.some((a) => a.clipped) ? ", cut at the domain's width" : "";
+    const scale =
+      vm.view === "3d" ? "" : `, drawn ×${fmt(vm.arrowFactor, 2)} for the whole run${clipped}`;
     const note = el("span", "arrow-note", `arrows at step ${vm.frame.step}${scale}`);
     legend.replaceChildren(note, ...items);
   }

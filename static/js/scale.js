@@ -2,7 +2,7 @@
 
 import { fmt, norm2 } from "./format.js";
 
-/** The longest arrow is drawn this share of the domain's width. */
+/** The run's largest gradient is drawn this share of the domain's width. */
 export const ARROW_SHARE = 0.12;
 
 /** A soft, light-valleyed blue scale: valleys pale so the runs read clearly on them. */
