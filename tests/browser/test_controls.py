@@ -56,3 +56,15 @@ def test_linear_settings_step_by_a_hundredth_and_snap_to_their_ends(
     )
     expect(box).to_have_value("0")
     assert_clean(page)
+
+
+def test_play_resumes_from_the_playhead_as_its_label_says(page: Page, live_server: str) -> None:
+    open_page(page, f"{live_server}/?surface=rosenbrock&steps=400&run=Adam,lr=0.05")
+    play = page.get_by_test_id("play")
+    assert "resume" in (play.get_attribute("aria-label") or "")
+    page.locator("[data-testid=scrub]").fill("200")
+    page.wait_for_function("() => window.losslab.state.playhead === 200")
+    play.click()
+    page.wait_for_function("() => window.losslab.state.playing")
+    assert page.evaluate("() => window.losslab.state.playhead") >= 200  # resumed, not restarted
+    assert_clean(page)
