@@ -524,10 +524,8 @@ class App {
       hyperparameters: structuredClone(source.hyperparameters),
       ...extras.copyRun(source),
     };
-    const index = state.runs.findIndex((r) => r.id === source.id);
-    const runs = [...state.runs];
-    runs.splice(index + 1, 0, run);
-    state.set({ runs, selected: run.id });
+    // Appended: the others keep their numbers (and, with them, their colours).
+    state.set({ runs: [...state.runs, run], selected: run.id });
   }
 
   removeRun(id) {

@@ -68,3 +68,26 @@ def test_play_resumes_from_the_playhead_as_its_label_says(page: Page, live_serve
     page.wait_for_function("() => window.losslab.state.playing")
     assert page.evaluate("() => window.losslab.state.playhead") >= 200  # resumed, not restarted
     assert_clean(page)
+
+
+def test_add_run_appends_and_keeps_the_others_numbers(page: Page, live_server: str) -> None:
+    runs = "run=SGD,lr=0.01&run=Adam,lr=0.05&run=RMSprop,lr=0.01"
+    open_page(page, f"{live_server}/?surface=himmelblau&steps=50&{runs}&sel=0")
+    before = page.evaluate("() => window.losslab.state.runs.map((r) => r.id)")
+    colors = page.evaluate(
+        "() => Object.fromEntries(window.losslab.state.runs.map((r) => [r.id,"
+        " document.querySelector('[data-testid=landscape]').data"
+        ".find((t) => t.meta && t.meta.runId === r.id).line.color]))"
+    )
+    page.get_by_test_id("add-run").click()
+    page.wait_for_function("() => window.losslab.state.runs.length === 4")
+    after = page.evaluate("() => window.losslab.state.runs.map((r) => r.id)")
+    assert after[:3] == before  # the copy of run 1 is run 4, not a new run 2
+    assert page.evaluate("() => window.losslab.state.runs[3].optimizer") == "SGD"
+    page.wait_for_function(
+        """(colors) => Object.entries(colors).every(([id, color]) =>
+             document.querySelector('[data-testid=landscape]').data
+               .some((t) => t.meta && t.meta.runId === id && t.line.color === color))""",
+        arg=colors,
+    )
+    assert_clean(page)
