@@ -142,6 +142,8 @@ class StabilityRule(NamedTuple):
     """maximize: the iteration is descent on −f, so the curvature that counts is −λ."""
     floor: float = -math.inf
     """Ascent only: every λ must also stay above this, or it curves down too sharply."""
+    formula: str = ""
+    """Descent only: the threshold in symbols, "2(1+β)/lr" (λ must stay below it)."""
 
 
 def stability_rule(optimizer: str, hp: Mapping[str, Any]) -> StabilityRule | None:
@@ -177,7 +179,11 @@ def stability_rule(optimizer: str, hp: Mapping[str, Any]) -> StabilityRule | Non
         return StabilityRule(decay, rule, condition, ascent=True, floor=decay - span)
     curvature = "(λ + wd)" if decay else "λ"
     condition = f"{scale}·{curvature} < {bound}"
-    return StabilityRule(span - decay, f"{who} is stable while {condition}", condition)
+    over = scale if scale == "lr" else f"({scale})"
+    formula = f"{bound}/{over}" + (" − wd" if decay else "")
+    return StabilityRule(
+        span - decay, f"{who} is stable while {condition}", condition, formula=formula
+    )
 
 
 def _divergence(rule: StabilityRule | None, sharpness: float, lowest: float) -> str:
@@ -534,6 +540,7 @@ def analyze(
             "threshold": threshold,
             "rule": None if rule is None else rule.rule,
             "condition": None if rule is None else rule.condition,
+            "formula": None if rule is None or not rule.formula else rule.formula,
             "max_sharpness": float(sharpness.max()),
             "measured_contraction": contraction,
             "predicted_contraction": predicted,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -26,3 +27,23 @@ def gradient_and_hessian(fn: Callable[[Tensor], Tensor], points: Tensor) -> tupl
         (row,) = torch.autograd.grad(grad[:, i].sum(), p, retain_graph=True, allow_unused=True)
         rows.append(torch.zeros_like(p) if row is None else row)
     return grad.detach(), torch.stack(rows, dim=1).detach()
+
+
+def sharpness(fn: Callable[[Tensor], Tensor], points: list[tuple[float, float]]) -> float | None:
+    """The largest Hessian eigenvalue λ over `points` (float64): gradient descent is stable
+    there while lr·λ < 2. None when no point curves upward (or the value is not finite)."""
+    if not points:
+        return None
+    _, hessian = gradient_and_hessian(fn, torch.tensor(points, dtype=torch.float64))
+    top = float(torch.linalg.eigvalsh((hessian + hessian.transpose(1, 2)) / 2).max())
+    return top if math.isfinite(top) and top > 0 else None
+
+
+def suggested_lr(top: float | None) -> float | None:
+    """A learning rate for gradient descent well inside the bound 2/λ: 1/λ, rounded down to
+    one significant figure (1/1001.6 → 0.0009)."""
+    if top is None:
+        return None
+    value = 1 / top
+    scale = 10.0 ** math.floor(math.log10(value))
+    return round(math.floor(value / scale) * scale, 12)

@@ -39,6 +39,14 @@ class SurfaceOut(BaseModel):
     default_start: tuple[float, float]
     minima: list[MinimumOut]
     saddles: list[SaddleOut]
+    sharpness: float | None = Field(
+        None,
+        description="the largest Hessian eigenvalue λ at the default start and the global "
+        "minima: gradient descent is stable there while lr·λ < 2 (2(1+β) with momentum β)",
+    )
+    suggested_lr: float | None = Field(
+        None, description="a gradient-descent learning rate well inside that bound: 1/λ"
+    )
 
 
 class Grid(BaseModel):
@@ -225,6 +233,9 @@ class CustomSurfaceOut(BaseModel):
         description="regression models: the data set; the frame's (x, y) is (w, b), the "
         "line y = w·x + b (linear) or the boundary x = -b/w (logistic)",
     )
+    samples: int | None = Field(
+        None, description="model surfaces: the number of samples in the data set"
+    )
 
 
 class Dataset(BaseModel):
@@ -397,6 +408,9 @@ class Stability(BaseModel):
     )
     rule: str | None
     condition: str | None = Field(None, description='the condition alone: "lr·λ < 2(1+β)"')
+    formula: str | None = Field(
+        None, description='the threshold in symbols, "2/lr" or "2(1+β)/lr"; null for ascent'
+    )
     max_sharpness: float
     measured_contraction: float | None = Field(
         description="per-step contraction of the distance to the reached minimum, measured: "

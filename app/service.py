@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from app import engine
+from app.calculus import sharpness, suggested_lr
 from app.config import Settings
 from app.engine import RunConfig
 from app.errors import InvalidRequest
@@ -24,6 +25,13 @@ from app.optimizers import OptimizerSpec
 from app.schedulers import SchedulerSpec, make_scheduler
 from app.schemas import CustomSurface, DatasetIn, ModelSurfaceIn, RunRequest
 from app.surfaces import SURFACES, Surface, get_surface
+
+
+def limits_out(settings: Settings) -> dict[str, int | float]:
+    """Every `max_*` setting and time limit, by its `LOSSLAB_<NAME>` name (GET /api/limits)."""
+    values = settings.model_dump()
+    names = [name for name in values if name.startswith("max_") or name.endswith("_seconds")]
+    return {name: values[name] for name in sorted(names)}
 
 
 def surface_out(surface: Surface) -> dict[str, Any]:
@@ -41,7 +49,19 @@ def surface_out(surface: Surface) -> dict[str, Any]:
         "saddles": [
             {"x": s.x, "y": s.y, "loss": surface.loss_at(s.x, s.y)} for s in surface.saddles
         ],
+        **stability_hint(surface),
     }
+
+
+def stability_hint(surface: Surface) -> dict[str, float | None]:
+    """The sharpness a gradient-descent run meets (at the default start and the global
+    minima) and a learning rate well inside its bound 2/λ: what the page suggests."""
+    points = [surface.default_start] + [(m.x, m.y) for m in surface.minima if m.kind == "global"]
+    try:
+        top = sharpness(surface.fn, points)
+    except (RuntimeError, ValueError):  # a formula autograd cannot differentiate twice
+        top = None
+    return {"sharpness": top, "suggested_lr": suggested_lr(top)}
 
 
 def hyperparameter_out(hp: Hyperparameter) -> dict[str, Any]:

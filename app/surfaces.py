@@ -293,8 +293,10 @@ _all = [
         name="four_wells",
         title="Four wells",
         description="Four wells of different depths separated by ridges; the deepest is at "
-        f"(−2, 2). With lr {FOUR_WELLS_ESCAPE_LR} plain SGD settles in the well nearest its "
-        "start, at (1.5, 2), while momentum 0.9 carries it over the ridge into the deepest one.",
+        f"(−2, 2). From the default start (2.5, 2.5) with lr {FOUR_WELLS_ESCAPE_LR}, plain SGD "
+        "settles in the nearest well, at (1.5, 2), while momentum 0.9 carries it over the "
+        "ridge into the deepest one; from other starts the well a run ends in depends on "
+        "where it starts and how far momentum carries it.",
         formula="x⁴ + ⅔x³ − 6x² + ½y⁴ − ⅔y³ − 2y²",
         fn=four_wells,
         domain=Domain((-3.0, 3.0), (-3.0, 3.0)),

@@ -2,7 +2,8 @@
 
     python bench/browser_timing.py          # load, slider, playback
     python bench/browser_timing.py load     # only the first
-    python bench/browser_timing.py drag     # only the last
+    python bench/browser_timing.py drag     # only the drag
+    python bench/browser_timing.py 3d       # only the 3D view
 
 0. Navigation to ready: from navigation start to the page setting `body[data-ready]` (its
    first landscape drawn with the first run's path on it: the page is interactive). Cold is
@@ -180,6 +181,26 @@ START_LAGS = """() => {
   }, {capture: true});
 }"""
 
+# From a click on the view toggle to the first animation frame after the landscape is drawn
+# in the view asked for (`3d`: its WebGL scene; `contour`: its cartesian axes).
+TOGGLE_VIEW = """async (view) => {
+  const el = document.querySelector('[data-testid=landscape]');
+  const toggle = document.querySelector('[data-testid=view-toggle]');
+  const drawn = new Promise((resolve) => {
+    const on = () => {
+      const layout = el._fullLayout;
+      const gl = Boolean(layout && layout._has && layout._has('gl3d'));
+      if (gl !== (view === '3d')) return;
+      el.removeListener('plotly_afterplot', on);
+      requestAnimationFrame(() => resolve(performance.now()));
+    };
+    el.on('plotly_afterplot', on);
+  });
+  const t0 = performance.now();
+  toggle.click();
+  return (await drawn) - t0;
+}"""
+
 FRAME_INTERVALS = """async (seconds) => {
   const times = [];
   const end = performance.now() + seconds * 1000;
@@ -310,6 +331,26 @@ def drag(browser: Browser, base: str, drags: int = 5) -> None:
               f"over {len(lags)} of 30 moves")  # fmt: skip
 
 
+def three_d(browser: Browser, base: str, pages: int = 5, toggles: int = 4) -> None:
+    first: list[float] = []
+    again: list[float] = []
+    for _ in range(pages):
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        page.goto(f"{base}/")
+        page.wait_for_selector("body[data-ready='true']")
+        page.wait_for_function(RUNS_DONE)
+        page.wait_for_timeout(300)
+        for k in range(toggles):
+            (first if k == 0 else again).append(page.evaluate(TOGGLE_VIEW, "3d"))
+            page.wait_for_timeout(300)
+            page.evaluate(TOGGLE_VIEW, "contour")
+            page.wait_for_timeout(300)
+        page.close()
+    for label, values in (("first", first), ("again", again)):
+        print(f"3D toggle → first WebGL frame, {label}: median {statistics.median(values):.0f} ms, "
+              f"max {max(values):.0f} ms over {len(values)} toggles")  # fmt: skip
+
+
 def main() -> None:
     mode = sys.argv[1] if len(sys.argv) > 1 else ""
     only_load = mode == "load"
@@ -317,6 +358,10 @@ def main() -> None:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
         if mode == "drag":
             drag(browser, base)
+            browser.close()
+            return
+        if mode == "3d":
+            three_d(browser, base)
             browser.close()
             return
         navigation_to_ready(browser, f"{base}/")

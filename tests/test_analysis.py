@@ -423,3 +423,24 @@ def test_each_frame_reads_the_nearest_computed_hessian(n: int) -> None:
     for frame in range(n):
         best = min(abs(c - frame) for c in computed)
         assert abs(computed[nearest[frame]] - frame) == best
+
+
+@pytest.mark.parametrize(
+    ("hyperparameters", "formula", "threshold"),
+    [
+        ({"lr": 0.1}, "2/lr", 2 / 0.1),
+        ({"lr": 0.1, "momentum": 0.5}, "2(1+β)/lr", 2 * 1.5 / 0.1),
+        ({"lr": 0.1, "momentum": 0.5, "nesterov": True}, "2(1+β)/(1+2β)/lr", 1.5 / 0.1),
+        ({"lr": 0.1, "weight_decay": 0.5}, "2/lr − wd", 2 / 0.1 - 0.5),
+        ({"lr": 0.1, "momentum": 0.5, "dampening": 0.5}, "2(1+β)/(lr·(1−τ))", 3 / 0.05),
+    ],
+)
+def test_the_bound_is_named_in_the_lr(
+    hyperparameters: dict[str, Any], formula: str, threshold: float
+) -> None:
+    """The page says what the bound is: "2/lr", not just a number."""
+    rule = stability_rule("SGD", hyperparameters)
+    assert rule is not None
+    assert rule.formula == formula
+    assert rule.threshold == pytest.approx(threshold)
+    assert stability_rule("SGD", {"lr": 0.1, "maximize": True}).formula == ""  # type: ignore[union-attr]

@@ -231,3 +231,14 @@ def test_a_stochastic_run_converges_where_the_full_gradient_vanishes(client: Tes
     assert run["status"] == "converged"
     last = run["frames"][-1]
     assert abs(last["x"] - 2) < 1e-6 and abs(last["y"] - 1) < 1e-6
+
+
+def test_a_model_landscape_says_how_many_samples_it_has(client: TestClient) -> None:
+    """The page's sample count comes from the server (the moons set has 300 points)."""
+    for body, samples in (
+        ({"model": "linear_regression", "dataset": "tiny"}, 3),
+        ({"model": "logistic_regression"}, 200),
+        ({"model": "mlp_plane", "dataset": "moons"}, 300),
+    ):
+        answer = strict_json(client.post("/api/surfaces/model?resolution=3", json=body).text)
+        assert answer["samples"] == samples, body

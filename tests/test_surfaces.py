@@ -6,7 +6,9 @@ import pytest
 import torch
 from torch import Tensor
 
+from app.calculus import suggested_lr
 from app.errors import InvalidInput
+from app.service import surfaces_out
 from app.surfaces import (
     FOUR_WELLS_ESCAPE_LR,
     SURFACES,
@@ -247,3 +249,21 @@ def test_ackley_lists_one_local_minimum_near_each_integer_point() -> None:
         lo, hi = (mid, hi) if slope(mid) < 0 else (lo, mid)
     x, y = min(local, key=lambda p: math.dist(p, (1.0, 0.0)))
     assert x == pytest.approx(lo, abs=1e-12) and abs(y) < 1e-12
+
+
+def test_the_suggested_lr_sits_inside_the_stability_bound() -> None:
+    """sharpness is the largest Hessian eigenvalue at the start and the global minima; the
+    suggested lr (1/λ, one significant figure, rounded down) stays inside 2/λ."""
+    answer = {s["name"]: s for s in surfaces_out()}
+    assert answer["bowl"]["sharpness"] == pytest.approx(2.0)
+    assert answer["bowl"]["suggested_lr"] == 0.5
+    assert answer["elliptic"]["sharpness"] == pytest.approx(25.0)
+    assert answer["elliptic"]["suggested_lr"] == 0.04
+    rosenbrock = answer["rosenbrock"]
+    h = torch.tensor([[1330.0, 480.0], [480.0, 200.0]])  # the Hessian at (-1.2, 1)
+    assert rosenbrock["sharpness"] == pytest.approx(float(torch.linalg.eigvalsh(h).max()))
+    assert rosenbrock["suggested_lr"] == 0.0006
+    for surface in answer.values():
+        if surface["sharpness"] is not None:
+            assert 0 < surface["suggested_lr"] * surface["sharpness"] <= 1
+    assert suggested_lr(None) is None and suggested_lr(1001.6) == 0.0009

@@ -16,6 +16,7 @@ from app.config import Settings
 from app.errors import InvalidRequest
 from app.jobs import Job, JobTimeout
 from app.models import ModelSurface, parse_csv
+from app.network import NetworkSurface
 from app.optimizers import OPTIMIZERS
 from app.presets import get_presets
 from app.routes.clients import client_id
@@ -45,6 +46,7 @@ from app.service import (
     build_config,
     grid_body,
     grid_out,
+    limits_out,
     optimizer_out,
     resolve_surface,
     scheduler_out,
@@ -115,6 +117,9 @@ def _described(body: CustomSurface | ModelSurfaceIn, resolution: int) -> dict[st
     if isinstance(surface, ModelSurface):
         x, y = surface.data_x.reshape(-1).tolist(), surface.data_y.reshape(-1).tolist()
         answer["data"] = {"model": surface.model, "x": x, "y": y}
+        answer["samples"] = len(x)
+    elif isinstance(surface, NetworkSurface):
+        answer["samples"] = len(surface.plane.x)
     return answer
 
 
@@ -177,9 +182,7 @@ async def parse_dataset(request: Request) -> Any:
 async def list_limits(settings: SettingsDep) -> dict[str, int | float]:
     """The server's size and time limits (every `max_*` setting, and the time limits), so a
     client can stay within them instead of copying them. Names as in `LOSSLAB_<NAME>`."""
-    values = settings.model_dump()
-    names = [name for name in values if name.startswith("max_") or name.endswith("_seconds")]
-    return {name: values[name] for name in sorted(names)}
+    return limits_out(settings)
 
 
 @router.get("/presets", response_model=list[Preset])

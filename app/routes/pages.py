@@ -27,9 +27,10 @@ from pydantic import TypeAdapter
 
 from app.optimizers import OPTIMIZERS
 from app.presets import get_presets
+from app.routes.deps import SettingsDep
 from app.schedulers import SCHEDULERS
 from app.schemas import OptimizerOut, Preset, SchedulerOut, SurfaceOut
-from app.service import grid_body, optimizer_out, scheduler_out, surfaces_out
+from app.service import grid_body, limits_out, optimizer_out, scheduler_out, surfaces_out
 from app.surfaces import SURFACES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -110,7 +111,7 @@ def module_urls(version: str) -> list[str]:
 
 
 @router.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
-async def index(request: Request) -> Response:
+async def index(request: Request, settings: SettingsDep) -> Response:
     # The grid the page will draw first: a linked built-in surface's, or the default's.
     # A linked formula or model comes from its own route (extras.js): no grid then.
     linked = request.query_params.get("surface", "")
@@ -125,6 +126,8 @@ async def index(request: Request) -> Response:
         "boot_grid": grid,
         "grid_surface": name,
         "grid_resolution": GRID_RESOLUTION,
+        # This server's limits (GET /api/limits): the page stays within them, never a copy.
+        "boot_limits": embed_json(json.dumps(limits_out(settings), separators=(",", ":"))),
     }
     html = TEMPLATES.get_template("index.html").render(context).encode()
     # The data inside changes with the server: always ask again (a 200 is one request).

@@ -108,6 +108,12 @@ function placedEvents(run, domain) {
     });
 }
 
+/** The first event of each kind, in order of their steps. */
+function firstOfEach(events) {
+  const seen = new Set();
+  return events.filter((event) => !seen.has(event.type) && seen.add(event.type));
+}
+
 /**
  * What the panel shows of a run: its analysis (of this version), or that it is running or
  * has none. Frames streaming in change nothing here until the analysis lands (a redraw per
@@ -127,6 +133,14 @@ function hoverText(run, event) {
   return `${head}<br>${wrap(event.detail)}${off}`;
 }
 
+/** "bound 2(1+β)/lr = 3800": the threshold as the lr makes it (else with its condition). */
+function boundLabel(stability, threshold, condition) {
+  const value = escapeHover(fmt(threshold, 3));
+  return stability.formula
+    ? `bound ${escapeHover(stability.formula)} = ${value}`
+    : `bound ${value} · ${escapeHover(condition)}`;
+}
+
 /** The rule's condition alone: "gradient descent is stable while lr·λ < 2" → "lr·λ < 2". */
 export function ruleCondition(rule) {
   if (!rule) return "";
@@ -139,8 +153,10 @@ export class Phenomena {
    * `root` is the analysis card; `seek(step)` moves the playhead; `redraw()` asks the host
    * for a render; `domain()` is the surface's domain (events are drawn inside it).
    */
-  constructor(root, { seek, redraw, domain }) {
+  /** `onTab(name)`: a tab was opened (the page keeps it in its state and link). */
+  constructor(root, { seek, redraw, domain, onTab }) {
     this.root = root;
+    this.onTab = onTab || (() => {});
     this.domain = domain;
     this.seek = seek;
     this.redraw = redraw;
@@ -191,7 +207,9 @@ export class Phenomena {
   }
 
   showTab(name) {
+    if (name === this.tab) return;
     this.tab = name;
+    this.onTab(name);
     for (const tab of this.tabs) {
       const on = tab.dataset.tab === name;
       tab.setAttribute("aria-selected", String(on));
@@ -217,10 +235,12 @@ export class Phenomena {
       // Events come with a finished run's analysis: a run streaming in changes nothing here
       // (the landscape keeps its fast path while the start is dragged).
       const at = run.slot.analysis ? run.version : "none";
-      const stamp = `${at}:${run.color}:${run.label}:${run.selected}`;
+      const stamp = `${at}:${run.color}:${run.label}:${run.selected}:${run.hidden}`;
       let trace = cached && cached.stamp === stamp ? cached.trace : null;
       if (!cached || cached.stamp !== stamp) {
-        const events = placedEvents(run, this.domain());
+        // Only the selected run's events, the first of each kind: markers of every run
+        // buried the paths (the Events tab lists them all, and seeks to each).
+        const events = run.selected && !run.hidden ? firstOfEach(placedEvents(run, this.domain())) : [];
         trace = events.length
           ? {
               type: "scatter",
@@ -258,7 +278,9 @@ export class Phenomena {
   /** Loss chart layer: the same markers at (step, loss). */
   lossTraces(vm) {
     const traces = [];
-    for (const run of vm.runs) {
+    // The selected run's events explain its curve (a spike, a plateau); another run's
+    // markers would only crowd it.
+    for (const run of vm.runs.filter((r) => r.selected)) {
       const stamp = `${run.version}:${run.color}:${run.label}`;
       const cached = this.lossCache.get(run.id);
       if (cached && cached.stamp === stamp) {
@@ -422,7 +444,12 @@ export class Phenomena {
     const over = s.max_sharpness > s.threshold;
     const verdict = el("span", over ? "note-bad" : "note-good");
     verdict.textContent = `max λ ${fmt(s.max_sharpness)} ${over ? ">" : "<"} bound ${fmt(s.threshold)}`;
-    note.append(verdict, el("span", "note-faint", ` · stable while ${ruleCondition(s.rule)}`));
+    // The bound is the lr's: "2/lr", "2(1+β)/lr" (so a smaller lr raises it).
+    const formula = s.formula ? ` = ${s.formula}` : "";
+    note.append(
+      verdict,
+      el("span", "note-faint", `, the bound${formula} · stable while ${ruleCondition(s.rule)}`),
+    );
     if (s.measured_contraction !== null && s.predicted_contraction !== null) {
       const line = el("span", "note-line");
       line.append(
@@ -513,7 +540,7 @@ export class Phenomena {
           yref: "y",
           y: log ? Math.log10(threshold) : threshold,
           yanchor: "bottom",
-          text: `bound ${escapeHover(fmt(threshold, 3))} · ${escapeHover(condition)}`,
+          text: boundLabel(analysis.stability, threshold, condition),
           showarrow: false,
           font: { size: 10, color: BAD },
           bgcolor: "rgba(255,255,255,0.85)",

@@ -33,6 +33,8 @@ function readBlock(id) {
 
 const inline = readBlock("boot-data")?.value || {};
 let inlineGrid = readBlock("boot-grid");
+let limits = null;
+const inlineLimits = readBlock("boot-limits")?.value || null;
 
 function first(key, url) {
   if (!(key in inline)) return request(url);
@@ -55,6 +57,9 @@ export const api = {
   optimizers: () => first("optimizers", "/api/optimizers"),
   schedulers: () => first("schedulers", "/api/schedulers"),
   presets: () => first("presets", "/api/presets"),
+  /** The server's limits (`max_*` settings, by their LOSSLAB_ names), asked for once. */
+  limits: () =>
+    (limits ??= inlineLimits ? Promise.resolve(inlineLimits) : request("/api/limits")),
   grid,
   run: (body) =>
     request("/api/runs", {

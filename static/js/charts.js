@@ -304,15 +304,24 @@ export class Charts {
   }
 
   draw(vm) {
+    const shown = visibleRuns(vm);
     const [loss, ...rest] = this.charts;
-    loss.draw(this.lossView ? this.lossView(vm) : vm);
-    for (const chart of rest) chart.draw(vm);
+    loss.draw(this.lossView ? this.lossView(shown) : shown);
+    for (const chart of rest) chart.draw(shown);
   }
 
   /** Draw changed previews now, straight into the lines (see StepChart.preview). */
   preview(vm) {
+    const shown = visibleRuns(vm);
     const [loss, ...rest] = this.charts;
-    loss.preview(this.lossView ? this.lossView(vm) : vm);
-    for (const chart of rest) chart.preview(vm);
+    loss.preview(this.lossView ? this.lossView(shown) : shown);
+    for (const chart of rest) chart.preview(shown);
   }
+}
+
+/** The view without the runs hidden from the plots (a legend click, the list's eye). */
+function visibleRuns(vm) {
+  return vm.runs.some((run) => run.hidden)
+    ? { ...vm, runs: vm.runs.filter((run) => !run.hidden) }
+    : vm;
 }

@@ -574,7 +574,15 @@ export class HyperparameterMaps {
     }
     if (map.leftOut)
       items.push(el("span", "map-chip map-note", `without the run's ${map.leftOut}`));
-    items.push(el("span", "map-hint", "Click a cell to use its settings."));
+    items.push(
+      el(
+        "span",
+        "map-hint",
+        this.covers()
+          ? "Click a cell: its settings run on the landscape (the map stays behind its button)."
+          : "Click a cell to run its settings on the landscape.",
+      ),
+    );
     this.legend.replaceChildren(...items);
   }
 
@@ -612,5 +620,13 @@ export class HyperparameterMaps {
       }
     }
     this.host.state.updateRun(run.id, { hyperparameters });
+    // Where the map covers the whole landscape, step aside so the new path shows; the map
+    // stays as it is behind its button (a wide card shows both side by side).
+    if (this.covers()) this.setOpen(false);
+  }
+
+  /** Whether the open panel hides the landscape entirely (not side by side with it). */
+  covers() {
+    return this.panel.offsetLeft < this.panel.parentElement.clientWidth / 4;
   }
 }

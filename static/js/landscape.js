@@ -25,12 +25,29 @@ import { COLORSCALE, LossScale, contourTrace } from "./scale.js";
 /** Paths of at most this many steps show a dot per step. */
 const MARKER_STEPS = 200;
 const CONTOUR_MARGIN = { l: 40, r: 150, t: 40, b: 24 };
+/**
+ * Phone widths (app.css's phone layout): the contour takes the card's width under its toolbar
+ * (t), and the colour bar, laid flat, and the legend go under it; the card's height follows.
+ */
+const NARROW_QUERY = "(max-width: 720px)";
+const NARROW_MARGIN = { l: 34, r: 12, t: 56, b: 0 };
+/** Under the narrow contour (px): its x tick labels, then the flat colour bar and its ticks. */
+const NARROW_TICKS = 26;
+const NARROW_COLORBAR = 34;
+/** The flat colour bar: its length (a fraction of the plot's width) and thickness (px). */
+const NARROW_COLORBAR_LEN = 0.62;
+const NARROW_COLORBAR_THICKNESS = 7;
+/** Paths float this far (a fraction of the z range) over the drawn mesh, wherever they are. */
+const LIFT = 0.018;
+/** The 3D camera stays at least this high over the scene's centre (it never goes under). */
+const EYE_Z_MIN = 0.12;
 /** The overlay plot only draws: it takes no pointer events and has no modebar. */
 const TOP_CONFIG = { staticPlot: true, responsive: true, displayModeBar: false };
 
 export class Landscape {
-  constructor(el, top, { onPick, onHover, afterDraw }) {
+  constructor(el, top, { onPick, onHover, afterDraw, onToggleRun }) {
     this.el = el;
+    this.onToggleRun = onToggleRun || (() => {});
     this.top = top;
     this.trails = new Map();
     this.mainKey = "";
@@ -54,6 +71,17 @@ export class Landscape {
     this.base = { contour: null, surface: null };
     this.dragging = false;
     this.bindPointer();
+    // Phone widths lay the contour out otherwise (box()): redraw when the width crosses over.
+    this.narrowQuery = window.matchMedia(NARROW_QUERY);
+    this.narrow = this.narrowQuery.matches;
+    /** The narrow legend's height as last drawn, and the card's height asked for (px). */
+    this.legendHeight = 0;
+    this.height = null;
+    this.narrowQuery.addEventListener("change", () => {
+      this.narrow = this.narrowQuery.matches;
+      this.fitHeight();
+      if (this.drawer.latest && this.surface) this.draw(this.drawer.latest);
+    });
     // A new size means new plot domains (the aspect stays true): redraw with the last model.
     this.size = null;
     this.resizer = new ResizeObserver(() => {
@@ -71,7 +99,7 @@ export class Landscape {
     this.grid = grid;
     this.scale = new LossScale(grid.z, surface.minima.map((m) => m.loss));
     this.base = { contour: null, surface: null };
-    this.text = null;
+    this.mesh = null;
     this.mainKey = "";
     this.structure = "";
     this.topShape = "";
@@ -119,6 +147,20 @@ export class Landscape {
     };
     el.addEventListener("pointerup", end);
     el.addEventListener("pointercancel", end);
+    // A finger on the contour's plot area drags the start: the browser must not scroll the
+    // page instead (and cancel the drag). Chromium does not honour app.css's touch-action on
+    // Plotly's SVG drag rect, and the rest of the card must still scroll the page: so the
+    // touch is claimed here, where it starts on the plot area only.
+    el.addEventListener(
+      "touchstart",
+      (event) => {
+        const touch = event.touches[0];
+        if (event.touches.length !== 1 || !touch) return;
+        if (event.target.closest && event.target.closest(".modebar, .legend")) return;
+        if (this.toData(touch.clientX, touch.clientY)) event.preventDefault();
+      },
+      { passive: false },
+    );
   }
 
   contourTraces() {
@@ -152,12 +194,13 @@ export class Landscape {
     if (!this.size) this.size = [this.el.clientWidth, this.el.clientHeight];
     const W = this.size[0] || 600;
     const H = this.size[1] || 480;
-    const m = CONTOUR_MARGIN;
+    const m = this.margin();
     const aw = Math.max(60, W - m.l - m.r);
     const ah = Math.max(60, H - m.t - m.b);
     const [x0, x1] = this.surface.domain.x;
     const [y0, y1] = this.surface.domain.y;
     const aspect = (x1 - x0) / (y1 - y0);
+    if (this.narrow) return this.narrowBox(W, H, aw, ah, aspect);
     let pw = aw;
     let ph = aw / aspect;
     if (ph > ah) {
@@ -175,6 +218,60 @@ export class Landscape {
     };
   }
 
+  /**
+   * Phone widths: the contour at the card's whole width (at most a little taller than wide),
+   * at the top; under it the x tick labels, the flat colour bar and the legend, whose heights
+   * make the card's (fitHeight).
+   */
+  narrowBox(W, H, aw, ah, aspect) {
+    let pw = aw;
+    let ph = aw / aspect;
+    // No taller than a phone held sideways shows with the toolbar and the bar under it.
+    const most = Math.min(aw * 1.15, Math.max(240, window.innerHeight - 150));
+    if (ph > most) {
+      ph = most;
+      pw = ph * aspect;
+    }
+    const left = (aw - pw) / 2;
+    const below = Math.max(0, ah - ph);
+    return {
+      key: `${W}x${H}:${this.surface.name}:narrow`,
+      narrow: true,
+      x: [left / aw, (left + pw) / aw],
+      y: [below / ah, 1],
+      colorbarY: (below - NARROW_TICKS) / ah,
+      legendY: (below - NARROW_TICKS - NARROW_COLORBAR) / ah,
+      ah,
+      height: NARROW_MARGIN.t + ph + NARROW_TICKS + NARROW_COLORBAR + this.legendHeight + 6,
+    };
+  }
+
+  margin() {
+    return this.narrow ? NARROW_MARGIN : CONTOUR_MARGIN;
+  }
+
+  /** Phone widths: the card takes the narrow contour's height (app.css --landscape-height). */
+  fitHeight() {
+    // The 3D view keeps the height the contour had.
+    if (this.narrow && (!this.surface || this.view === "3d")) return;
+    const height = this.narrow ? Math.round(this.box().height) : null;
+    if (height === this.height) return;
+    this.height = height;
+    const card = this.el.parentElement;
+    if (height === null) card.style.removeProperty("--landscape-height");
+    else card.style.setProperty("--landscape-height", `${height}px`);
+  }
+
+  /** The narrow legend wraps to as many rows as its entries need: the card makes room. */
+  fitLegend() {
+    if (!this.narrow || this.view === "3d") return;
+    const legend = this.el.querySelector(".legend");
+    const height = legend ? Math.ceil(legend.getBoundingClientRect().height) : 0;
+    if (height === this.legendHeight) return;
+    this.legendHeight = height;
+    this.fitHeight();
+  }
+
   /** The contour traces placed for `box` (a new contour object only when the box moves). */
   placedContour(box) {
     const base = this.contourTraces();
@@ -182,12 +279,28 @@ export class Landscape {
       return this.placed.traces;
     }
     const [contour, ...markers] = base;
-    const colorbar = {
-      ...contour.colorbar,
-      x: box.side,
-      y: box.y[0],
-      len: Math.max((box.y[1] - box.y[0]) * 0.45, Math.min(box.y[1] - box.y[0], 120 / box.ah)),
-    };
+    const colorbar = box.narrow
+      ? {
+          // Flat and slim under the plot, from its left edge; its title is an annotation
+          // past its right end (layout(): Plotly sets a flat bar's title over it or left of
+          // it, on the first tick label).
+          ...contour.colorbar,
+          orientation: "h",
+          title: { text: "" },
+          x: box.x[0],
+          xanchor: "left",
+          y: box.colorbarY,
+          yanchor: "top",
+          len: (box.x[1] - box.x[0]) * NARROW_COLORBAR_LEN,
+          thickness: NARROW_COLORBAR_THICKNESS,
+          ypad: 0,
+        }
+      : {
+          ...contour.colorbar,
+          x: box.side,
+          y: box.y[0],
+          len: Math.max((box.y[1] - box.y[0]) * 0.45, Math.min(box.y[1] - box.y[0], 120 / box.ah)),
+        };
     const traces = [{ ...contour, colorbar }, ...markers];
     this.placed = { key: box.key, base, traces };
     return traces;
@@ -195,18 +308,21 @@ export class Landscape {
 
   surfaceTraces() {
     if (this.base.surface) return this.base.surface;
+    // The contour's grid as is: a thinner mesh (80 a side) made the 3D view appear no sooner
+    // (bench/browser_timing.py 3d: the WebGL scene's setup is the cost) and Rastrigin coarse.
     const { grid, scale } = this;
     const zt = grid.z.map((row) => row.map((v) => scale.t(v)));
-    const text = this.lossText();
+    this.mesh = { x: grid.x, y: grid.y, z: zt };
     const surface = {
       type: "surface",
       x: grid.x,
       y: grid.y,
       z: zt,
-      text,
+      text: grid.z.map((row) => row.map((v) => (v === null ? "–" : fmt(v)))),
       colorscale: COLORSCALE,
       showscale: false,
-      opacity: 1,
+      // See-through enough that a path behind a ridge (once the camera turns) still shows.
+      opacity: 0.9,
       lighting: { ambient: 0.75, diffuse: 0.55, specular: 0.08, roughness: 0.9 },
       contours: {
         z: { show: true, usecolormap: false, color: "rgba(27,34,48,0.25)", width: 1, project: { z: false } },
@@ -218,9 +334,25 @@ export class Landscape {
     return this.base.surface;
   }
 
-  lossText() {
-    if (!this.text) this.text = this.grid.z.map((row) => row.map((v) => (v === null ? "–" : fmt(v))));
-    return this.text;
+  /**
+   * Highest z of the drawn mesh over (x, y): the larger of the two ways Plotly may cut the
+   * grid cell into triangles (so above the facet it drew), or null off the mesh.
+   */
+  meshTop(x, y) {
+    const { x: xs, y: ys, z } = this.mesh;
+    const i = cell(xs, x);
+    const j = cell(ys, y);
+    if (i < 0 || j < 0) return null;
+    const a = z[j][i];
+    const b = z[j][i + 1];
+    const c = z[j + 1][i];
+    const d = z[j + 1][i + 1];
+    if (a === null || b === null || c === null || d === null) return null;
+    const u = (x - xs[i]) / (xs[i + 1] - xs[i]);
+    const v = (y - ys[j]) / (ys[j + 1] - ys[j]);
+    const main = u >= v ? a + u * (b - a) + v * (d - b) : a + v * (c - a) + u * (d - c);
+    const cross = u + v <= 1 ? a + u * (b - a) + v * (c - a) : d + (1 - u) * (c - d) + (1 - v) * (b - d);
+    return Math.max(main, cross);
   }
 
   /** Known minima (global: star, local: circle) and saddles (cross), with hover text. */
@@ -255,7 +387,7 @@ export class Landscape {
       legendgroup: name,
       x: points.map((p) => p.x),
       y: points.map((p) => p.y),
-      ...(is3d ? { z: this.zPath(points.map((p) => p.loss), 0.4) } : {}),
+      ...(is3d ? { z: this.zPath(points.map((p) => p.loss), 0.6, points.map((p) => p.x), points.map((p) => p.y)) } : {}),
       text: points.map((p) => `${name}<br>(${fmt(p.x)}, ${fmt(p.y)})<br>loss ${fmt(p.loss)}`),
       hovertemplate: "%{text}<extra></extra>",
       opacity: crowded && name !== "global minimum" ? 0.6 : 1,
@@ -264,12 +396,18 @@ export class Landscape {
     }));
   }
 
-  /** z for a path in the 3D view: the colour transform, lifted a little off the surface. */
-  zPath(losses, extra = 1) {
-    const lift = 0.025 * extra;
-    return Array.from(losses, (v) => {
+  /**
+   * z for points in the 3D view: the colour transform of their loss, or the drawn mesh over
+   * them where it is higher (its flat facets cut the chord of a curved valley: a path at its
+   * true loss would run under them), lifted a little more.
+   */
+  zPath(losses, extra = 1, xs = null, ys = null) {
+    const lift = LIFT * extra;
+    return Array.from(losses, (v, k) => {
       const t = this.scale.t(v);
-      return t === null ? null : t + lift;
+      if (t === null) return null;
+      const top = xs && this.mesh ? this.meshTop(xs[k], ys[k]) : null;
+      return (top === null ? t : Math.max(t, top)) + lift;
     });
   }
 
@@ -291,10 +429,13 @@ export class Landscape {
       mode: markers ? "lines+markers" : "lines",
       name: escapeHover(run.label),
       legendgroup: run.id,
+      // The selected path is drawn last (on top); the legend keeps the runs' order.
+      legendrank: run.index,
+      visible: run.hidden ? "legendonly" : true,
       meta: traceMeta(run),
       x: fresh ? Array.from(c.x) : c.x,
       y: fresh ? Array.from(c.y) : c.y,
-      ...(is3d ? { z: this.zPath(c.loss) } : {}),
+      ...(is3d ? { z: this.zPath(c.loss, 1, c.x, c.y) } : {}),
       line: { color: faint ? withAlpha(run.color, 0.38) : run.color, width, dash },
       marker: { color: run.color, size: 4.5, line: { color: "#ffffff", width: 0.8 } },
       hovertemplate: `${escapeHover(run.label)}<br>step %{pointNumber}<br>(%{x:.4g}, %{y:.4g})<extra></extra>`,
@@ -321,7 +462,7 @@ export class Landscape {
       meta: { of: run.id, role: "progress" },
       x: trail.x,
       y: trail.y,
-      ...(is3d ? { z: this.zPath(c.loss.slice(0, n)) } : {}),
+      ...(is3d ? { z: this.zPath(c.loss.slice(0, n), 1, trail.x, trail.y) } : {}),
       line: {
         color: run.color,
         width: is3d ? 6 : run.selected ? 2.6 : 1.9,
@@ -335,7 +476,7 @@ export class Landscape {
 
   /** One marker per run at its playhead (null while it has no frames). */
   headTrace(vm, is3d) {
-    const runs = vm.runs;
+    const runs = shown(vm.runs);
     const at = (run) => Math.min(run.head, run.columns.x.length - 1);
     const pick = (run, column) => (run.columns.x.length ? run.columns[column][at(run)] : null);
     return {
@@ -345,7 +486,7 @@ export class Landscape {
       meta: { role: "playheads" },
       x: runs.map((run) => pick(run, "x")),
       y: runs.map((run) => pick(run, "y")),
-      ...(is3d ? { z: this.zPath(runs.map((run) => pick(run, "loss")), 2) } : {}),
+      ...(is3d ? { z: this.zPath(runs.map((run) => pick(run, "loss")), 2, runs.map((run) => pick(run, "x")), runs.map((run) => pick(run, "y"))) } : {}),
       text: runs.map((run) =>
         run.columns.x.length
           ? `${escapeHover(run.label)} · step ${at(run)}<br>loss ${fmt(pick(run, "loss"))}`
@@ -370,7 +511,7 @@ export class Landscape {
       meta: { role: "start" },
       x: [x],
       y: [y],
-      ...(is3d ? { z: this.zPath([vm.startLoss]) } : {}),
+      ...(is3d ? { z: this.zPath([vm.startLoss], 1, [x], [y]) } : {}),
       text: [`start (${fmt(x)}, ${fmt(y)})${is3d ? "" : "<br>click or drag the map to move it"}`],
       hovertemplate: "%{text}<extra></extra>",
       marker: {
@@ -404,8 +545,8 @@ export class Landscape {
         showlegend: false,
       };
       if (is3d) {
-        const [z] = this.zPath([vm.arrowLoss], 2);
-        trace.z = arrow ? [z, z] : [null, null];
+        // Both ends at the playhead's height, or over the mesh where a wall rises higher.
+        trace.z = arrow ? this.zPath([vm.arrowLoss, vm.arrowLoss], 2, trace.x, trace.y) : [null, null];
       } else {
         trace.marker = {
           symbol: ["circle", "arrow"],
@@ -436,12 +577,16 @@ export class Landscape {
         yanchor: "top",
         bgcolor: "rgba(255,255,255,0)",
         font: { size: 11, color: "#2d3648" },
-        // Hiding a path from the legend would leave its playhead and arrows behind.
-        itemclick: false,
+        // A click hides or shows the run everywhere (main.js toggleHidden), not just its path
+        // (the plotly_legendclick handler answers false, so Plotly itself toggles nothing).
+        itemclick: "toggle",
         itemdoubleclick: false,
         tracegroupgap: 2,
       },
       hovermode: "closest",
+      // Phone widths: the camera button shows always (a touch screen has no hover), styled as
+      // the card's other tools (app.css).
+      ...(this.narrow ? { modebar: { bgcolor: "rgba(255,255,255,0.94)", color: "#4c5fd5", activecolor: "#3b4cc0" } } : {}),
     };
     if (this.view === "3d") {
       const zTop = 1;
@@ -456,7 +601,11 @@ export class Landscape {
       };
       return {
         ...common,
-        margin: { l: 0, r: 0, t: 0, b: 0 },
+        // The top band (as in the contour view) holds the map buttons and the modebar: the
+        // legend starts under it.
+        margin: { l: 0, r: 0, t: this.margin().t, b: 0 },
+        // Over the scene's empty top right corner: the surface gets the card's whole width.
+        legend: { ...common.legend, x: 1, xanchor: "right", bgcolor: "rgba(255,255,255,0.7)" },
         scene: {
           xaxis: { ...axis, title: { text: names[0] }, range: [x0, x1], autorange: false },
           yaxis: { ...axis, title: { text: names[1] }, range: [y0, y1], autorange: false },
@@ -470,8 +619,15 @@ export class Landscape {
           },
           aspectmode: "manual",
           aspectratio: { x: 1, y: Math.min(1.4, (y1 - y0) / (x1 - x0)), z: 0.55 },
-          camera: { eye: { x: -1.4, y: -1.55, z: 1.5 }, center: { x: 0.04, y: 0, z: -0.12 } },
-          dragmode: "orbit",
+          camera: {
+            // High enough to see into a valley over its near wall (Rosenbrock's path from
+            // end to end), low enough that the relief reads.
+            eye: { x: -0.8, y: -1.08, z: 1.8 },
+            center: { x: 0.04, y: 0, z: -0.12 },
+            up: { x: 0, y: 0, z: 1 },
+          },
+          // Turntable keeps the loss axis upright; keepCamera() keeps the eye over the floor.
+          dragmode: "turntable",
         },
       };
     }
@@ -480,12 +636,15 @@ export class Landscape {
     return {
       ...common,
       // Fixed margins and domains (no autoexpand) so the overlay's axes match the main plot's.
-      margin: { ...CONTOUR_MARGIN, autoexpand: false },
+      margin: { ...this.margin(), autoexpand: false },
       dragmode: false,
-      legend: { ...common.legend, x: box.side, y: box.y[1] },
+      legend: box.narrow
+        ? // In rows under the colour bar (it wraps to the width: fitLegend makes room).
+          { ...common.legend, orientation: "h", x: box.x[0], y: box.legendY }
+        : { ...common.legend, x: box.side, y: box.y[1] },
       xaxis: { ...axis, range: [x0, x1], autorange: false, domain: box.x },
       yaxis: { ...axis, range: [y0, y1], autorange: false, domain: box.y },
-      annotations: vm.axes ? axisNames(names, box) : [],
+      annotations: [...(vm.axes ? axisNames(names, box) : []), ...(box.narrow ? [colorbarTitle(box)] : [])],
     };
   }
 
@@ -508,14 +667,18 @@ export class Landscape {
       this.structure = "";
       const data = [
         ...this.surfaceTraces(),
-        ...vm.runs.map((run) => this.pathTrace(run, true, scrubbing)),
-        ...(scrubbing ? vm.runs.map((run) => this.progressTrace(run, true)) : []),
+        ...drawOrder(vm.runs).map((run) => this.pathTrace(run, true, scrubbing)),
+        ...(scrubbing ? shown(vm.runs).map((run) => this.progressTrace(run, true)) : []),
         this.headTrace(vm, true),
         this.startTrace(vm, true),
         ...this.arrowTraces(vm, true),
       ];
-      return Plotly.react(this.el, data, this.layout(vm), CONFIG);
+      return Plotly.react(this.el, data, this.layout(vm), CONFIG).then(() => {
+        this.listenLegend();
+        this.keepCamera();
+      });
     }
+    this.fitHeight();
     const calls = [];
     // vm.layers: extra traces under the paths (a basin map) and over them (run events).
     const layers = vm.layers || { key: "", below: [], above: [] };
@@ -525,7 +688,7 @@ export class Landscape {
     const structure = JSON.stringify([
       this.box().key,
       scrubbing,
-      vm.runs.map((r) => [r.id, r.color, r.label, r.selected, r.status === "error", r.steps]),
+      vm.runs.map((r) => [r.id, r.color, r.label, r.selected, r.hidden, r.status === "error", r.steps]),
       layers.key,
     ]);
     const mainKey = JSON.stringify([structure, vm.start, vm.runs.map((r) => r.version)]);
@@ -546,7 +709,7 @@ export class Landscape {
         contour,
         ...layers.below,
         ...marks,
-        ...vm.runs.map((run) => this.pathTrace(run, false, scrubbing)),
+        ...drawOrder(vm.runs).map((run) => this.pathTrace(run, false, scrubbing)),
         ...layers.above.filter((t) => !(t.meta && previewed.has(t.meta.of))),
         this.startTrace(vm, false),
       ];
@@ -555,13 +718,18 @@ export class Landscape {
       this.previews.clear();
       this.drawn = new Map(vm.runs.map((run) => [run.id, run.columns]));
       for (const run of vm.runs) if (run.preview) this.previews.set(run.id, run.columns);
-      calls.push(Plotly.react(this.el, data, this.layout(vm), CONFIG));
+      calls.push(
+        Plotly.react(this.el, data, this.layout(vm), CONFIG).then(() => {
+          this.listenLegend();
+          this.fitLegend();
+        }),
+      );
     } else if (!this.preview(vm)) {
       this.mainKey = "";
       return this.render(vm);
     }
     const top = [
-      ...(scrubbing ? vm.runs.map((run) => this.progressTrace(run, false)) : []),
+      ...(scrubbing ? shown(vm.runs).map((run) => this.progressTrace(run, false)) : []),
       this.headTrace(vm, false),
       ...this.arrowTraces(vm, false),
     ];
@@ -569,15 +737,20 @@ export class Landscape {
     const topShape = JSON.stringify([
       this.box().key,
       scrubbing,
-      vm.runs.map((r) => [r.id, r.color, r.selected, r.status === "error", r.steps > MARKER_STEPS]),
+      vm.runs.map((r) => [r.id, r.color, r.selected, r.hidden, r.status === "error", r.steps > MARKER_STEPS]),
       top.slice(-2).map((t) => [t.name, t.line.color]),
     ]);
     if (topShape !== this.topShape || !this.sent) {
       this.topShape = topShape;
       this.sent = top;
       this.top.hidden = false;
+      const base = this.layout(vm);
+      // The overlay draws marks only: the axes (ticks, labels, frame) are the main plot's.
+      const bare = { showticklabels: false, ticks: "", showline: false, mirror: false };
       const layout = {
-        ...this.layout(vm),
+        ...base,
+        xaxis: { ...base.xaxis, ...bare },
+        yaxis: { ...base.yaxis, ...bare },
         showlegend: false,
         plot_bgcolor: "rgba(0,0,0,0)",
         annotations: [],
@@ -657,6 +830,43 @@ export class Landscape {
     return true;
   }
 
+  /** A legend click hides or shows that run everywhere (the page's state decides). */
+  listenLegend() {
+    if (!this.el.on) return;
+    if (this.el.removeAllListeners) this.el.removeAllListeners("plotly_legendclick");
+    this.el.on("plotly_legendclick", (event) => {
+      const trace = event.data && event.data[event.curveNumber];
+      const id = trace && trace.meta && trace.meta.runId;
+      if (id) this.onToggleRun(id);
+      return false;
+    });
+  }
+
+  /**
+   * Once the 3D plot exists: a camera moved under the surface (a drag past the horizon, or a
+   * relayout) is put back over it, as far away and in the same direction around.
+   */
+  keepCamera() {
+    const el = this.el;
+    if (this.cameraKept || !el.on) return;
+    this.cameraKept = true;
+    el.on("plotly_relayout", () => {
+      const scene = this.view === "3d" && el._fullLayout && el._fullLayout.scene;
+      const camera = scene && scene.camera;
+      if (!camera || !camera.eye) return;
+      const { x, y, z } = camera.eye;
+      const up = camera.up || { x: 0, y: 0, z: 1 };
+      const tilted = Math.abs(up.x) > 1e-6 || Math.abs(up.y) > 1e-6 || up.z <= 0;
+      if (z >= EYE_Z_MIN && !tilted) return;
+      const r = Math.hypot(x, y, z) || 1;
+      const ez = Math.max(z, EYE_Z_MIN);
+      const around = Math.hypot(x, y);
+      const k = around > 1e-9 ? Math.sqrt(Math.max(r * r - ez * ez, 0.01)) / around : 0;
+      const eye = around > 1e-9 ? { x: x * k, y: y * k, z: ez } : { x: -r * 0.7, y: -r * 0.7, z: ez };
+      Plotly.relayout(el, { "scene.camera.eye": eye, "scene.camera.up": { x: 0, y: 0, z: 1 } });
+    });
+  }
+
   clearTop() {
     if (this.top.hidden) return;
     this.top.hidden = true;
@@ -664,6 +874,32 @@ export class Landscape {
     this.sent = null;
     Plotly.purge(this.top);
   }
+}
+
+/** The runs shown on the plots (not hidden from them). */
+function shown(runs) {
+  return runs.filter((run) => !run.hidden);
+}
+
+/** Paths in the order Plotly stacks them: the selected run's last, on top of the others. */
+function drawOrder(runs) {
+  return [...runs.filter((run) => !run.selected), ...runs.filter((run) => run.selected)];
+}
+
+/** "loss" past the right end of the narrow contour's flat colour bar. */
+function colorbarTitle(box) {
+  return {
+    xref: "paper",
+    yref: "paper",
+    showarrow: false,
+    text: "loss",
+    font: { size: 11 },
+    x: box.x[0] + (box.x[1] - box.x[0]) * NARROW_COLORBAR_LEN,
+    y: box.colorbarY - NARROW_COLORBAR_THICKNESS / 2 / box.ah,
+    xanchor: "left",
+    yanchor: "middle",
+    xshift: 6,
+  };
 }
 
 /** Axis names at the ends of the contour's axes: the x name past its right end, y above. */
@@ -675,6 +911,20 @@ function axisNames(names, box) {
     { ...note, text: names[0], x: x1, y: y0, xanchor: "left", yanchor: "top", xshift: 4 },
     { ...note, text: names[1], x: x0, y: y1, xanchor: "right", yanchor: "bottom", xshift: -6 },
   ];
+}
+
+/** Index of the cell of increasing `edges` holding `v` (the last cell holds its end), or -1. */
+function cell(edges, v) {
+  const n = edges.length;
+  if (!(v >= edges[0] && v <= edges[n - 1]) || n < 2) return -1;
+  let lo = 0;
+  let hi = n - 1;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (edges[mid] <= v) lo = mid;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function sameData(a, b) {

@@ -15,8 +15,9 @@ import { extras, prepareExtras } from "./extras.js";
 import { PALETTE, plotlyReady } from "./plots.js";
 import { takeUnreadable } from "./helpers.js";
 import { ARROW_SHARE, arrowsAt, sampleGrid } from "./scale.js";
-import { RunList, STATUS_TEXT, normalizeDetail, reasonText } from "./runlist.js";
+import { RunList, STATUS_TEXT, normalizeDetail, reasonText, runNames } from "./runlist.js";
 import { Playback } from "./playback.js";
+import { FitPanel, fitData } from "./fit.js";
 import { RunSlot } from "./runs.js";
 import { LiveDrag } from "./live.js";
 import {
@@ -47,6 +48,10 @@ const dom = {
   surfaceSelect: $('[data-testid="surface-select"]'),
   formula: $("[data-surface-formula]"),
   surfaceDescription: $("[data-surface-description]"),
+  lrHint: $('[data-testid="lr-hint"]'),
+  fitTab: $('[data-testid="fit-tab"]'),
+  lrHintText: $("[data-lr-hint-text]"),
+  useSuggestedLr: $('[data-testid="use-suggested-lr"]'),
   optimizerSelect: $('[data-testid="optimizer-select"]'),
   optimizerDescription: $("[data-optimizer-description]"),
   selectedLabel: $("[data-selected-label]"),
@@ -87,8 +92,13 @@ const dom = {
   },
 };
 
+/** Hyperparameters with one meaning across torch.optim, kept when the optimizer changes. */
+const CARRIED = new Set(["lr", "weight_decay", "maximize"]);
+
 class App {
-  constructor(surfaces, optimizers) {
+  /** `limits`: the server's (GET /api/limits), which the page's requests stay within. */
+  constructor(surfaces, optimizers, limits) {
+    this.limits = limits;
     this.surfaces = new Map(surfaces.map((s) => [s.name, s]));
     this.specs = new Map(optimizers.map((o) => [o.name, o]));
     this.slots = new Map();
@@ -128,6 +138,7 @@ class App {
     });
     this.landscape = new Landscape(dom.landscape, dom.landscapeTop, {
       onPick: (point, kind) => this.pick(point, kind),
+      onToggleRun: (id) => this.toggleHidden(id),
       onHover: (point) => this.showCursor(point),
       afterDraw: () => this.checkReady(),
     });
@@ -135,7 +146,10 @@ class App {
       seek: (step) => this.playback.scrub(step),
       redraw: () => this.schedule(),
       domain: () => this.surface.domain,
+      onTab: (tab) => this.state.set({ tab }),
     });
+    this.fit = new FitPanel($('[data-testid="fit-chart"]'), $('[data-testid="fit-note"]'));
+    this.phenomena.showTab(this.state.tab);
     this.charts = new Charts(
       {
         loss: $('[data-testid="loss-chart"]'),
@@ -148,6 +162,7 @@ class App {
       state: this.state,
       specs: this.specs,
       colors: this.colors,
+      limits,
       surface: () => this.surface,
       redraw: () => this.schedule(),
     };
@@ -237,7 +252,9 @@ class App {
       }
       runs = [{ optimizer: spec.name, hyperparameters }];
     }
-    runs = runs.map((run) => ({ id: this.newId(), ...run }));
+    runs = runs.map(({ hidden, ...run }) => ({ id: this.newId(), hidden, ...run }));
+    const hidden = runs.filter((run) => run.hidden).map((run) => run.id);
+    for (const run of runs) delete run.hidden;
     const selected = runs[Math.min(url.selectedIndex ?? 0, runs.length - 1)].id;
     return {
       surface: surfaceName,
@@ -248,6 +265,10 @@ class App {
       logLoss: url.logLoss || false,
       runs,
       selected,
+      playhead: url.playhead ?? null,
+      speed: url.speed || 60,
+      tab: url.tab || "stability",
+      hidden,
       preset: url.preset || "",
       ...url.extra,
     };
@@ -276,7 +297,14 @@ class App {
         this.state.set({ playing: false, playhead: null });
       }
     }
-    if (has("runs", "selected")) this.listDirty = true;
+    if (has("runs", "selected", "hidden")) this.listDirty = true;
+    if (has("surface", "model")) {
+      // A regression model opens on its data and fit; elsewhere that tab does not exist.
+      const fits = Boolean(fitData(this.surface));
+      if (fits && keys.has("surface")) this.state.set({ tab: "fit" });
+      else if (!fits && this.state.tab === "fit") this.state.set({ tab: "stability" });
+    }
+    if (has("tab")) this.phenomena.showTab(this.state.tab);
     if (has("selected", "surface")) this.live.settle();
     // The status line speaks of the selected run as it is now: a new surface, selection or
     // request makes the old sentence untrue.
@@ -285,7 +313,9 @@ class App {
     }
     this.uiDirty = true;
     this.syncFields();
-    if ([...keys].some((key) => !["playhead", "playing", "speed"].includes(key))) this.saveUrl();
+    // While playing, the playhead moves every frame: the link catches up when it stops.
+    const playback = ["playhead", "playing", "speed"];
+    if (!this.state.playing || [...keys].some((key) => !playback.includes(key))) this.saveUrl();
     this.schedule();
   }
 
@@ -313,8 +343,13 @@ class App {
       const slot = new RunSlot(run.id, { onChange: (s) => this.slotChanged(s) });
       this.slots.set(run.id, slot);
       this.exposed[run.id] = slot;
+      // A run keeps its colour for life (and in links): the one it was given, else the
+      // first free one, written back to the run so the link can carry it.
       const used = new Set(this.colors.values());
-      this.colors.set(run.id, PALETTE.find((c) => !used.has(c)) || PALETTE[0]);
+      const own = PALETTE[run.color];
+      const color = own && !used.has(own) ? own : PALETTE.find((c) => !used.has(c)) || PALETTE[0];
+      this.colors.set(run.id, color);
+      run.color = PALETTE.indexOf(color);
     }
     if (!this.state.run(this.state.selected) && this.state.runs.length) {
       this.state.set({ selected: this.state.runs[0].id });
@@ -448,12 +483,18 @@ class App {
     dom.dtype.addEventListener("change", () => state.set({ dtype: dom.dtype.value }));
     dom.logLoss.addEventListener("change", () => state.set({ logLoss: dom.logLoss.checked }));
     dom.speed.addEventListener("change", () => state.set({ speed: Number(dom.speed.value) }));
+    dom.useSuggestedLr.addEventListener("click", () => {
+      const run = state.selectedRun;
+      const lr = this.surface.suggested_lr;
+      if (run && lr) state.setHyperparameter(run.id, "lr", lr);
+    });
     dom.scrub.addEventListener("input", () => this.playback.scrub(Number(dom.scrub.value)));
     dom.runsList.addEventListener("click", (event) => {
       const row = event.target.closest("[data-run-id]");
       if (!row) return;
       const id = row.dataset.runId;
       if (event.target.closest('[data-testid="remove-run"]')) this.removeRun(id);
+      else if (event.target.closest('[data-testid="hide-run"]')) this.toggleHidden(id);
       else if (event.target.closest("[data-select-run]")) state.set({ selected: id });
     });
     document.addEventListener("keydown", (event) => {
@@ -535,10 +576,22 @@ class App {
     const runs = state.runs.filter((run) => run.id !== id);
     const selected =
       state.selected === id ? runs[Math.min(index, runs.length - 1)].id : state.selected;
-    state.set({ runs, selected });
+    state.set({ runs, selected, hidden: state.hidden.filter((other) => other !== id) });
   }
 
-  /** Switch the selected run's optimizer, keeping values the user changed where they fit. */
+  /** Hide a run from the plots or show it again (its list row and legend entry stay). */
+  toggleHidden(id) {
+    const hidden = this.state.hidden;
+    this.state.set({
+      hidden: hidden.includes(id) ? hidden.filter((other) => other !== id) : [...hidden, id],
+    });
+  }
+
+  /**
+   * Switch the selected run's optimizer: torch's defaults for it, keeping only the settings
+   * that mean the same in every optimizer (CARRIED) where the user changed them and they
+   * fit. SGD's momentum 0.9 is not RMSprop's momentum: it is not carried.
+   */
   switchOptimizer(name) {
     const run = this.state.selectedRun;
     const spec = this.specs.get(name);
@@ -546,6 +599,7 @@ class App {
     const old = this.specs.get(run.optimizer);
     const values = defaults(spec);
     for (const hp of spec.hyperparameters) {
+      if (!CARRIED.has(hp.name)) continue;
       const before = old && old.hyperparameters.find((h) => h.name === hp.name);
       const value = run.hyperparameters[hp.name];
       if (!before || before.type !== hp.type || value === undefined) continue;
@@ -664,6 +718,7 @@ class App {
     const state = this.state;
     const end = this.endStep();
     const playhead = state.playhead === null ? end : Math.min(state.playhead, end);
+    const names = runNames(state.runs, this.specs, (run) => extras.summary(run));
     const runs = state.runs.map((run, index) => {
       const slot = this.slots.get(run.id);
       const preview = slot.preview;
@@ -671,10 +726,12 @@ class App {
       const last = Math.max(0, columns.x.length - 1);
       return {
         id: run.id,
+        index,
         preview,
-        label: `${index + 1} · ${run.optimizer}`,
+        label: `${index + 1} · ${names[index]}`,
         color: this.colors.get(run.id),
         selected: run.id === state.selected,
+        hidden: state.hidden.includes(run.id),
         columns,
         head: state.playhead === null ? last : Math.min(playhead, last),
         steps: slot.config ? slot.config.steps : state.steps,
@@ -716,7 +773,7 @@ class App {
       end,
       selected,
       frame,
-      arrows: factor > 0 ? arrows : [],
+      arrows: factor > 0 && !selected.hidden ? arrows : [],
       arrowFactor: factor,
       arrowOrigin: frame ? [frame.x, frame.y] : null,
       arrowLoss: frame ? frame.loss : null,
@@ -757,6 +814,9 @@ class App {
     }
     this.charts.draw(vm);
     this.phenomena.draw(vm);
+    const data = fitData(this.surface);
+    dom.fitTab.hidden = !data;
+    if (data && this.state.tab === "fit") this.fit.draw(vm, data);
     this.hparams.render();
   }
 
@@ -776,6 +836,32 @@ class App {
     return true;
   }
 
+  /**
+   * For an SGD run: the surface's stability bound, 2(1+β)/λ with λ its sharpness (at the
+   * default start and the global minimum), a warning when the run's lr is past it (it will
+   * diverge at once), and the suggested lr (1/λ) one click away.
+   */
+  renderLrHint() {
+    const run = this.state.selectedRun;
+    const { sharpness, suggested_lr: suggested } = this.surface;
+    const lr = run && run.hyperparameters.lr;
+    if (!run || run.optimizer !== "SGD" || !sharpness || typeof lr !== "number") {
+      dom.lrHint.hidden = true;
+      return;
+    }
+    const beta = Number(run.hyperparameters.momentum) || 0;
+    const bound = (2 * (1 + beta)) / sharpness;
+    const rule = beta ? `2(1+β)/λ = ${fmt(bound, 3)} (β = ${fmt(beta)})` : `2/λ = ${fmt(bound, 3)}`;
+    const past = lr >= bound;
+    dom.lrHint.hidden = false;
+    dom.lrHint.classList.toggle("is-warning", past);
+    dom.lrHintText.textContent = past
+      ? `lr ${fmt(lr)} is past this surface's bound ${rule}, with its curvature up to λ = ${fmt(sharpness, 4)}: the run will oscillate ever wider and diverge.`
+      : `Curvature here reaches λ = ${fmt(sharpness, 4)}: SGD is stable while lr < ${rule}.`;
+    dom.useSuggestedLr.hidden = !suggested || lr === suggested;
+    dom.useSuggestedLr.textContent = `Use lr ${exact(suggested)} (1/λ)`;
+  }
+
   /** The simple inputs mirror the state at once (no frame delay). */
   syncFields() {
     const state = this.state;
@@ -783,6 +869,7 @@ class App {
     dom.surfaceSelect.value = state.surface;
     dom.formula.textContent = surface.formula;
     dom.surfaceDescription.textContent = surface.description;
+    this.renderLrHint();
     if (document.activeElement !== dom.startX) dom.startX.value = exact(state.start[0]);
     if (document.activeElement !== dom.startY) dom.startY.value = exact(state.start[1]);
     if (document.activeElement !== dom.steps) dom.steps.value = String(state.steps);
@@ -840,13 +927,38 @@ class App {
     const hasFrames = Boolean(slot && slot.frames.length);
     dom.exportCsv.disabled = !hasFrames;
     dom.exportJson.disabled = !hasFrames;
+    this.labelExports();
+  }
+
+  /** The exports take the selected run alone: their labels say which one. */
+  labelExports() {
+    const index = this.state.runs.findIndex((run) => run.id === this.state.selected);
+    const run = this.state.runs[index];
+    if (!run) return;
+    for (const [button, format, what] of [
+      [dom.exportCsv, "CSV", "step, x, y, loss, grad_x, grad_y, lr"],
+      [dom.exportJson, "JSON", "every frame and the summary"],
+    ]) {
+      let tag = button.querySelector("[data-export-run]");
+      if (!tag) {
+        tag = document.createElement("span");
+        tag.className = "export-run";
+        tag.dataset.exportRun = "";
+        button.append(tag);
+      }
+      tag.textContent = `run ${index + 1}`;
+      const name = `run ${index + 1} (${run.optimizer})`;
+      button.setAttribute("aria-label", `Download ${name} as ${format}`);
+      button.title = `Download the selected run, ${name}, as ${format} (${what})`;
+    }
   }
 
   renderRuns(vm) {
     this.runList.render(
       vm.runs.map((run) => {
         const config = this.state.run(run.id);
-        return { ...run, ...config, knobs: extras.summary(config) };
+        // The view's fields win: its `color` is the colour, the state's is its palette index.
+        return { ...config, ...run, knobs: extras.summary(config) };
       }),
     );
   }
@@ -971,12 +1083,13 @@ function frameAt(run) {
 
 async function boot() {
   try {
-    const [surfaces, optimizers] = await Promise.all([
+    const [surfaces, optimizers, limits] = await Promise.all([
       api.surfaces(),
       api.optimizers(),
+      api.limits(),
       prepareExtras(location.search),
     ]);
-    new App(surfaces, optimizers);
+    new App(surfaces, optimizers, limits);
   } catch (error) {
     dom.loading.hidden = false;
     dom.loading.textContent = `Could not reach the losslab API: ${error.message}`;

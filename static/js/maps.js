@@ -15,31 +15,33 @@ import { INK, escapeHover, withAlpha } from "./plots.js";
 import { normalizeDetail } from "./runlist.js";
 import { runRequest } from "./state.js";
 
-/** Categorical colours for the minima a map reaches, then diverged and undecided. */
+/**
+ * Categorical colours for the minima a map reaches: light tints, so that no basin shares a
+ * colour with a run's path (the runs' PALETTE is saturated and dark; a test holds them apart).
+ */
 export const BASIN_COLORS = [
-  "#f59f00",
-  "#2f9e44",
-  "#7950f2",
-  "#e64980",
-  "#1098ad",
-  "#f76707",
-  "#74b816",
-  "#4263eb",
+  "#ffe066",
+  "#8ce99a",
+  "#a5d8ff",
+  "#fcc2d7",
+  "#d0bfff",
+  "#ffc078",
+  "#96f2d7",
+  "#eebefa",
 ];
 const DIVERGED_COLOR = "#7f1d1d";
 /** Hover labels of map cells: dark text on white, whatever the cell's colour. */
 export const HOVER = {
   bgcolor: "#ffffff",
-  bordercolor: "#d0d5dd",
+  bordercolor: "#5c677d",
   align: "left",
-  font: { color: INK },
+  font: { color: INK, size: 13 },
 };
 export const UNDECIDED_COLOR = "#868e96";
 /** The basin colours' opacity over the landscape, so its contours show through. */
-const BASIN_ALPHA = 0.45;
+const BASIN_ALPHA = 0.6;
 /** A map shorter than this never shows its progress bar. */
 const PROGRESS_DELAY_MS = 500;
-const DEFAULT_MAP_STEPS = 500;
 const RESOLUTIONS = [32, 48, 64, 96, 128, 192, 256];
 
 export function el(tag, className, text) {
@@ -441,7 +443,12 @@ export class BasinMaps {
     const request = runRequest(state, run);
     const resolution = Number(this.resolution.value) || 64;
     let steps = Math.round(Number(this.steps.value));
-    if (!this.map || !(steps >= 1)) steps = Math.min(state.steps, DEFAULT_MAP_STEPS);
+    // First map: the run's own steps (a shorter map would call "undecided" what the run
+    // settles), as many as the server takes for this many start points.
+    const most = Math.floor(this.host.limits.max_map_cell_steps / resolution ** 2);
+    if (!this.map || !(steps >= 1)) steps = state.steps;
+    // A finer grid takes fewer steps per start point (the box then shows what was sent).
+    steps = Math.max(1, Math.min(steps, most));
     return {
       surface: request.surface,
       optimizer: request.optimizer,

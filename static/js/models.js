@@ -29,6 +29,7 @@ export const MODELS = {
       ["tiny", "Tiny (3 points)"],
     ],
     csv: true,
+    batches: true,
   },
   logistic_regression: {
     title: "Logistic regression",
@@ -38,6 +39,7 @@ export const MODELS = {
       ["separable", "Separable classes"],
     ],
     csv: true,
+    batches: true,
   },
   mlp_plane: {
     title: "Small MLP, on a plane",
@@ -47,6 +49,9 @@ export const MODELS = {
       ["spirals", "Spirals"],
     ],
     csv: false,
+    // The plane is the full-data loss through fixed weights: the server takes no batch_size
+    // (mini-batches on a network: "Train the whole network").
+    batches: false,
   },
 };
 
@@ -70,7 +75,10 @@ export async function fetchModel(config, resolution = RESOLUTION) {
     modelRequest(config),
   );
   const axes = (MODELS[config.model] || MODELS.linear_regression).axes;
-  return { ...answer, surface: { ...answer.surface, name: MODEL, axes, note: answer.note || "" } };
+  const surface = { ...answer.surface, name: MODEL, axes, note: answer.note || "" };
+  // The data set travels with the surface: the Data & fit tab draws it (fit.js).
+  const data = answer.data ?? null;
+  return { ...answer, surface: { ...surface, samples: answer.samples ?? null, data } };
 }
 
 function encodeData(dataset) {
@@ -103,7 +111,7 @@ export function modelFromParams(params) {
   const config = {
     model,
     dataset: decodeData(params.get("data") || "", model) || MODELS[model].datasets[0][0],
-    batch_size: Number.isInteger(size) && size >= 1 ? size : null,
+    batch_size: MODELS[model].batches && Number.isInteger(size) && size >= 1 ? size : null,
     seed: Number.isInteger(seed) && seed >= 0 ? seed : 0,
   };
   if (model === "mlp_plane") config.directions = params.get("dirs") === "pca" ? "pca" : "random";
@@ -228,11 +236,10 @@ export function lossView(vm, perEpoch) {
 
 // ---- the panel --------------------------------------------------------------------------
 
-/** Samples in a data set: an upload's rows, or what the surface's description says. */
+/** Samples in a data set: an upload's rows, or what the server says the surface has. */
 function samplesOf(surface, dataset) {
   if (dataset && typeof dataset === "object") return dataset.x.length;
-  const match = surface && /over (\d+) samples/.exec(surface.description);
-  return match ? Number(match[1]) : 200;
+  return (surface && surface.samples) || 0;
 }
 
 export class ModelPanel {
@@ -292,6 +299,7 @@ export class ModelPanel {
         dataset,
         directions: name === "mlp_plane" ? "random" : undefined,
       };
+      if (!MODELS[name].batches) patch.batch_size = null;
       this.load({ ...this.config, ...patch });
     });
     d.dataset.addEventListener("change", () => {
@@ -364,7 +372,12 @@ export class ModelPanel {
       if (this.ticket !== ticket) return;
       const n = samplesOf(answer.surface, config.dataset);
       const size = config.batch_size;
-      const fitted = size === null || size === 1 ? size : Math.min(size, Math.max(1, n - 1));
+      const fitted =
+        !MODELS[config.model].batches || size === null
+          ? null
+          : size === 1
+            ? size
+            : Math.min(size, Math.max(1, n - 1));
       const next = { ...config, batch_size: fitted };
       this.activate(answer, { model: next });
       if (fitted !== null) this.describe(next);
@@ -465,6 +478,10 @@ export class ModelPanel {
     const size = config.batch_size;
     const mode = size === null ? "full" : size === 1 ? "stochastic" : "mini";
     d.mode.value = mode;
+    for (const option of d.mode.options) option.disabled = !model.batches && option.value !== "full";
+    d.mode.title = model.batches
+      ? ""
+      : "The plane is the loss over all samples; for mini-batches train the whole network below";
     d.sizeRow.hidden = mode !== "mini";
     d.size.min = "2";
     d.size.max = String(Math.max(2, n - 1));
@@ -474,7 +491,11 @@ export class ModelPanel {
     }
     const perEpoch = mode === "full" ? 1 : Math.ceil(n / (mode === "stochastic" ? 1 : size));
     const steps = `${perEpoch} step${perEpoch === 1 ? "" : "s"}`;
-    d.samples.textContent = `${n} samples · ${steps} per epoch`;
+    d.samples.textContent = !n
+      ? ""
+      : model.batches
+        ? `${n} samples · ${steps} per epoch`
+        : `${n} samples · full batch only: the plane is the loss over all of them`;
     if (document.activeElement !== d.seed) d.seed.value = String(config.seed);
     d.directionsRow.hidden = config.model !== "mlp_plane";
     d.directions.value = config.directions || "random";

@@ -29,6 +29,13 @@ export function normalizeDetail(detail) {
   return [{ loc: [], msg: "the server rejected this run" }];
 }
 
+function valueText(value) {
+  if (Array.isArray(value)) return value.map((v) => (v === null ? "auto" : fmt(v))).join(", ");
+  if (typeof value === "boolean") return value ? "on" : "off";
+  if (value === null || value === undefined) return "auto";
+  return typeof value === "number" ? fmt(value) : String(value);
+}
+
 /** "lr 0.05 · momentum 0.9": the learning rate and whatever differs from torch's default. */
 export function paramSummary(spec, values) {
   if (!spec) return "";
@@ -37,14 +44,34 @@ export function paramSummary(spec, values) {
     const value = values[hp.name];
     const isDefault = JSON.stringify(value) === JSON.stringify(hp.default);
     if (hp.name !== "lr" && isDefault) continue;
-    let text;
-    if (Array.isArray(value)) text = value.map((v) => (v === null ? "auto" : fmt(v))).join(", ");
-    else if (typeof value === "boolean") text = value ? "on" : "off";
-    else if (value === null) text = "auto";
-    else text = typeof value === "number" ? fmt(value) : String(value);
-    parts.push(`${hp.name} ${text}`);
+    parts.push(`${hp.name} ${valueText(value)}`);
   }
   return parts.join(" · ");
+}
+
+/** Short names in run names, which must fit a legend ("SGD m 0.9"). */
+const SHORT = { momentum: "m", weight_decay: "wd", dampening: "damp", betas: "β" };
+
+/**
+ * Names that tell the runs apart: the optimizer, and where runs share one, the settings that
+ * differ among them ("SGD lr 0.001" beside "SGD lr 0.01"; at most two). `knobs(run)` is a
+ * run's schedule/clip/noise summary, named when nothing else differs.
+ */
+export function runNames(runs, specs, knobs = () => "") {
+  return runs.map((run) => {
+    const twins = runs.filter((other) => other !== run && other.optimizer === run.optimizer);
+    if (!twins.length) return run.optimizer;
+    const spec = specs.get(run.optimizer);
+    const parts = [];
+    for (const hp of spec ? spec.hyperparameters : []) {
+      const value = JSON.stringify(run.hyperparameters[hp.name]);
+      const differs = twins.some((other) => JSON.stringify(other.hyperparameters[hp.name]) !== value);
+      if (differs) parts.push(`${SHORT[hp.name] || hp.name} ${valueText(run.hyperparameters[hp.name])}`);
+    }
+    const extra = knobs(run);
+    if (!parts.length && extra && twins.some((other) => knobs(other) !== extra)) parts.push(extra);
+    return [run.optimizer, ...parts.slice(0, 2)].join(" ");
+  });
 }
 
 /** The short line under a run: where it ended and why. */
@@ -59,17 +86,27 @@ export function reasonText(slot) {
   return `${s.reason} · loss ${fmt(s.final_loss)}`;
 }
 
-function crossIcon() {
+function icon(...paths) {
   const ns = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(ns, "svg");
   svg.setAttribute("viewBox", "0 0 20 20");
   svg.setAttribute("class", "icon");
   svg.setAttribute("aria-hidden", "true");
   svg.setAttribute("focusable", "false");
-  const path = document.createElementNS(ns, "path");
-  path.setAttribute("d", "M6 6l8 8M14 6l-8 8");
-  svg.append(path);
+  for (const d of paths) {
+    const path = document.createElementNS(ns, "path");
+    path.setAttribute("d", d);
+    svg.append(path);
+  }
   return svg;
+}
+
+const crossIcon = () => icon("M6 6l8 8M14 6l-8 8");
+
+/** An open eye (shown on the plots), or one struck through (hidden). */
+function eyeIcon(hidden) {
+  const eye = ["M2 10s3-5.5 8-5.5S18 10 18 10s-3 5.5-8 5.5S2 10 2 10z", "M10 12.3a2.3 2.3 0 1 0 0-4.6 2.3 2.3 0 0 0 0 4.6z"];
+  return hidden ? icon(...eye, "M3 17L17 3") : icon(...eye);
 }
 
 export class RunList {
@@ -116,11 +153,16 @@ export class RunList {
     outcome.dataset.testid = "run-outcome";
     main.append(top, el("span", "run-params"), el("span", "run-reason"), outcome);
     select.append(el("span", "swatch"), main);
+    const hide = el("button", "run-hide");
+    hide.type = "button";
+    hide.dataset.testid = "hide-run";
     const remove = el("button", "run-remove");
     remove.type = "button";
     remove.dataset.testid = "remove-run";
     remove.append(crossIcon());
-    row.append(select, remove);
+    const tools = el("span", "run-tools");
+    tools.append(hide, remove);
+    row.append(select, tools);
     return row;
   }
 
@@ -131,9 +173,16 @@ export class RunList {
     row.classList.toggle("selected", run.selected);
     const select = $(".run-select", row);
     select.setAttribute("aria-pressed", String(run.selected));
-    select.setAttribute("aria-label", `Run ${index}: ${run.optimizer}, ${status}. Select to edit.`);
+    select.setAttribute("aria-label", `Run ${run.label}, ${status}. Select to edit.`);
     $(".swatch", row).style.setProperty("--run-color", run.color);
-    $(".run-name", row).textContent = `${index} · ${run.optimizer}`;
+    $(".run-name", row).textContent = run.label;
+    row.classList.toggle("is-hidden", Boolean(run.hidden));
+    const hide = $(".run-hide", row);
+    const verb = run.hidden ? "Show" : "Hide";
+    hide.setAttribute("aria-pressed", String(Boolean(run.hidden)));
+    hide.setAttribute("aria-label", `${verb} run ${index} on the plots`);
+    hide.title = `${verb} run ${index} on the plots (or click its legend entry)`;
+    hide.replaceChildren(eyeIcon(run.hidden));
     const params = paramSummary(this.specs.get(run.optimizer), run.hyperparameters);
     $(".run-params", row).textContent = run.knobs ? `${params} · ${run.knobs}` : params;
     const reason = $(".run-reason", row);

@@ -95,6 +95,13 @@ export class RunSlot {
       this.touch();
     } else if (message.type === "error") {
       this.preview = null;
+      // The frames on screen belong to an older request: the page must not show them as
+      // this run's. Frames this very request streamed before failing stay.
+      if (this.frames !== incoming.frames) {
+        this.frames = [];
+        this.config = incoming.config;
+      }
+      this.summary = null;
       this.status = "error";
       this.error = message.detail;
       this.analysis = null;

@@ -5,6 +5,10 @@
 //   ?surface=rosenbrock&start=-1.2,1&steps=500&dtype=float32&view=contour&log=0&sel=1
 //    &run=SGD,lr=0.001,momentum=0.9&run=Adam,lr=0.05,betas=0.9/0.99
 // `run` repeats once per run in order; `sel` is the 0-based index of the selected run.
+// A run's `color=k` (0-based palette index) appears where it is not the run's position, and
+// `hide=1` where the run is hidden from the plots. The view adds `step=N` (a playhead pinned
+// to step N), `speed=N` (steps per second, where not 60) and `tab=events` (the analysis tab,
+// where not the first), so a link shows what its sender saw.
 // `preset=<name>` follows `sel` while the page was set up by a preset (GET /api/presets).
 // Pairs are `a/b`, booleans `1`/`0`, null (torch's own choice, "auto") is `none`.
 // The `extensions` below add keys (formula, model, ...) and run fields (sched, clip, noise,
@@ -14,6 +18,8 @@ import { decodeLinkText } from "./helpers.js";
 
 export const MAX_RUNS = 8;
 export const MAX_STEPS = 10000;
+export const SPEEDS = [5, 15, 30, 60, 120, 300, 1000];
+export const TABS = ["stability", "events", "fit"];
 
 export class AppState extends EventTarget {
   constructor(initial) {
@@ -27,12 +33,20 @@ export class AppState extends EventTarget {
     this.selected = "";
     /** The preset (by name) the page was set up from, or "". */
     this.preset = "";
-    /** @type {{id: string, optimizer: string, hyperparameters: Record<string, unknown>}[]} */
+    /**
+     * `color`: the run's palette index, fixed when it is made.
+     * @type {{id: string, optimizer: string, hyperparameters: Record<string, unknown>,
+     *   color?: number}[]}
+     */
     this.runs = [];
     /** null follows the end of the runs; a number pins the playhead to that step. */
     this.playhead = null;
     this.playing = false;
     this.speed = 60;
+    /** Ids of the runs hidden from the plots (they still run; the legend shows them). */
+    this.hidden = [];
+    /** The analysis panel's open tab (TABS). */
+    this.tab = TABS[0];
     Object.assign(this, initial);
   }
 
@@ -154,8 +168,11 @@ export function encodeState(state, specs) {
     `sel=${Math.max(0, state.runs.findIndex((run) => run.id === state.selected))}`,
   ];
   if (state.preset) parts.push(`preset=${encodeURIComponent(state.preset)}`);
+  if (state.playhead !== null) parts.push(`step=${state.playhead}`);
+  if (state.speed !== 60) parts.push(`speed=${state.speed}`);
+  if (state.tab !== TABS[0]) parts.push(`tab=${state.tab}`);
   for (const extension of extensions) if (extension.encode) parts.push(...extension.encode(state));
-  for (const run of state.runs) {
+  state.runs.forEach((run, index) => {
     const spec = specs.get(run.optimizer);
     const fields = [encodeURIComponent(run.optimizer)];
     for (const hp of spec ? spec.hyperparameters : []) {
@@ -167,8 +184,10 @@ export function encodeState(state, specs) {
     for (const extension of extensions) {
       if (extension.encodeRun) fields.push(...extension.encodeRun(run));
     }
+    if (Number.isInteger(run.color) && run.color !== index) fields.push(`color=${run.color}`);
+    if (state.hidden.includes(run.id)) fields.push("hide=1");
     parts.push(`run=${fields.join(",")}`);
-  }
+  });
   return `?${parts.join("&")}`;
 }
 
@@ -217,6 +236,15 @@ export function decodeState(search, { surfaces, specs }) {
       case "preset":
         if (/^[\w-]+$/.test(text)) out.preset = text;
         break;
+      case "step":
+        if (/^\d+$/.test(text) && Number(text) <= MAX_STEPS) out.playhead = Number(text);
+        break;
+      case "speed":
+        if (SPEEDS.includes(Number(text))) out.speed = Number(text);
+        break;
+      case "tab":
+        if (TABS.includes(text)) out.tab = text;
+        break;
       case "run": {
         const run = decodeRun(text, specs);
         if (run && runs.length < MAX_RUNS) runs.push(run);
@@ -227,7 +255,13 @@ export function decodeState(search, { surfaces, specs }) {
         break;
     }
   }
-  if (runs.length) out.runs = runs;
+  if (runs.length) {
+    // A run without `color=` keeps the colour of its place.
+    runs.forEach((run, index) => {
+      if (!Number.isInteger(run.color)) run.color = index;
+    });
+    out.runs = runs;
+  }
   for (const extension of extensions) if (extension.decode) extension.decode(others, out);
   return out;
 }
@@ -243,9 +277,12 @@ function decodeRun(text, specs) {
     const cut = field.indexOf("=");
     if (cut < 0) continue;
     const hp = spec.hyperparameters.find((h) => h.name === field.slice(0, cut));
-    if (hp) hyperparameters[hp.name] = decodeValue(hp, field.slice(cut + 1));
+    const [key, text] = [field.slice(0, cut), field.slice(cut + 1)];
+    if (hp) hyperparameters[hp.name] = decodeValue(hp, text);
+    else if (key === "color") {
+      if (/^\d+$/.test(text)) run.color = Number(text);
+    } else if (key === "hide") run.hidden = text === "1";
     else {
-      const [key, text] = [field.slice(0, cut), field.slice(cut + 1)];
       for (const extension of extensions) {
         if (extension.decodeRunField) extension.decodeRunField(key, text, run);
       }

@@ -125,9 +125,10 @@ def test_divergence_preset_shows_events_and_the_bound(page: Page, live_server: s
     assert bound["meta"]["value"] == threshold
     assert bound["y"] == [threshold, threshold]
     assert trace(page, "stability-chart", "sharpness")["y"] == expected["curvature"]["sharpness"]
-    # The line's label, as drawn: "bound 24.7 · lr·λ < 2".
+    # The line's label, as drawn: "bound 2/lr = 24.7", the bound in the lr's terms.
     label = page.locator("[data-testid=stability-chart] .annotation-text").text_content() or ""
-    assert expected["stability"]["rule"].endswith(label.split(" · ", 1)[1])
+    assert expected["stability"]["formula"] == "2/lr"
+    assert label.startswith(f"bound {expected['stability']['formula']} = ")
     expect(page.get_by_test_id("stability-note")).to_contain_text("bound")
 
     # The converged run shows where it ended beside its status.
@@ -287,6 +288,13 @@ def test_hyperparameter_map_boundary_and_click(
     assert boundary["y"] == [p[1] for p in expected["stability_boundary"]]
     assert trace(page, "hparam-map", "current")["x"] == [0.01]
     assert trace(page, "hparam-map", "diverged") is not None
+    # The cell's tooltip reads clearly over any cell colour: dark text on white, a firm edge.
+    hover = page.evaluate(
+        """() => document.querySelector('[data-testid=hparam-map]')._fullData
+             .find(t => t.meta && t.meta.role === 'hparam-cells').hoverlabel"""
+    )
+    assert hover["bgcolor"] == "#ffffff" and hover["font"]["size"] >= 13
+    assert hover["bordercolor"] == "#5c677d"
     page.get_by_test_id("hparam-metric").select_option("outcome")
     page.get_by_test_id("hparam-metric").select_option("final_loss")
     page.screenshot(path=str(artifacts / "hparam-map.png"))
@@ -308,6 +316,9 @@ def test_hyperparameter_map_boundary_and_click(
         ".hyperparameters"
     )
     assert hp["lr"] in cells["x"] and hp["momentum"] in cells["y"]
+    # The map stepped aside to show the new path (it covers this card); it is kept as it was.
+    expect(page.locator("[data-hmap-panel]")).to_be_hidden()
+    page.get_by_test_id("hparam-map-open").click()
     page.wait_for_function(
         "(lr) => { const t = document.querySelector('[data-testid=hparam-map]').data"
         ".find(t => t.meta && t.meta.role === 'current'); return t && t.x[0] === lr; }",
