@@ -718,7 +718,14 @@ class App {
     const state = this.state;
     const end = this.endStep();
     const playhead = state.playhead === null ? end : Math.min(state.playhead, end);
-    const names = runNames(state.runs, this.specs, (run) => extras.summary(run));
+    // Names follow the settings, but not while a slider is held or its preview stands in: a
+    // name that changed with every input event would redraw every plot from scratch (the
+    // live preview is one path); they change with the exact run's redraw.
+    const sliding =
+      this.live.held !== null || [...this.slots.values()].some((slot) => slot.preview);
+    const held = sliding && this.names && this.names.length === state.runs.length;
+    const names = held ? this.names : runNames(state.runs, this.specs, (run) => extras.summary(run));
+    this.names = names;
     const runs = state.runs.map((run, index) => {
       const slot = this.slots.get(run.id);
       const preview = slot.preview;
