@@ -44,11 +44,11 @@ from typing import Any, NamedTuple
 
 import torch
 
-from app.calculus import gradient_and_hessian
-from app.engine import Frame, RunConfig, Status
-from app.models import ModelSurface
-from app.network import NetworkSurface
-from app.surfaces import Surface
+from .calculus import gradient_and_hessian
+from .engine import Frame, RunConfig, Status
+from .models import ModelSurface
+from .network import NetworkSurface
+from .surfaces import Surface
 
 OVERSHOOT_RATIO = 0.01
 OSCILLATION_STEPS = 4

@@ -36,8 +36,8 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from app.engine import RunConfig
-from app.optimizers import OptimizerSpec
+from .engine import RunConfig
+from .optimizers import OptimizerSpec
 
 
 class CellOptimizer(Protocol):

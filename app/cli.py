@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from types import FrameType
 from typing import Any
 
-from app.config import Settings
-from app.errors import InvalidInput
+from .config import Settings
+from .errors import InvalidInput
 
 
 def log_config(level: str) -> dict[str, Any]:
@@ -46,7 +46,7 @@ def _stopped(signum: int, frame: FrameType | None) -> None:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from app.server import uvicorn_options
+    from .server import uvicorn_options
 
     level = args.log_level.upper()
     # The app reads its settings from the environment, in this process and in every worker.
@@ -56,7 +56,8 @@ def _serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _stopped)
     try:
         uvicorn.run(
-            "app.main:app",
+            # The package's own name: `losslab` installed, `app` in the source tree's tests.
+            f"{__package__}.main:app",
             host=args.host,
             port=args.port,
             workers=args.workers,
@@ -90,7 +91,7 @@ def _hyperparameters(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from app import engine
+    from . import engine
 
     config = engine.make_config(
         surface=args.surface,
@@ -116,7 +117,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _surfaces(args: argparse.Namespace) -> int:
-    from app.surfaces import SURFACES
+    from .surfaces import SURFACES
 
     for s in SURFACES.values():
         print(f"{s.name:16} {s.formula}")
@@ -124,7 +125,7 @@ def _surfaces(args: argparse.Namespace) -> int:
 
 
 def _optimizers(args: argparse.Namespace) -> int:
-    from app.optimizers import OPTIMIZERS
+    from .optimizers import OPTIMIZERS
 
     for spec in OPTIMIZERS.values():
         defaults = ", ".join(f"{hp.name}={hp.default}" for hp in spec.hyperparameters)

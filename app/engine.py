@@ -33,17 +33,17 @@ from typing import Any, Literal, TypedDict, cast
 
 import torch
 
-from app.config import get_settings
-from app.errors import InvalidInput
-from app.models import ModelSurface
-from app.optimizers import (
+from .config import get_settings
+from .errors import InvalidInput
+from .models import ModelSurface
+from .optimizers import (
     TORCH_ERRORS,
     OptimizerSpec,
     blame_hyperparameters,
     get_optimizer,
 )
-from app.schedulers import SchedulerConfig, SchedulerError
-from app.surfaces import Surface, get_surface
+from .schedulers import SchedulerConfig, SchedulerError
+from .surfaces import Surface, get_surface
 
 Status = Literal["converged", "diverged", "max_steps"]
 DType = Literal["float32", "float64"]

@@ -23,10 +23,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from app.calculus import gradient_and_hessian
-from app.errors import InvalidInput
-from app.formula_functions import FUNCTIONS, _tensor
-from app.surfaces import Domain, Minimum, Surface
+from .calculus import gradient_and_hessian
+from .errors import InvalidInput
+from .formula_functions import FUNCTIONS, _tensor
+from .surfaces import Domain, Minimum, Surface
 
 MAX_LENGTH = 500
 MAX_DEPTH = 50

@@ -16,7 +16,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from app.errors import InvalidInput
+from .errors import InvalidInput
 
 HyperparameterType = Literal["float", "int", "bool", "pair", "choice", "int_list"]
 ErrorFactory = Callable[[tuple[str | int, ...], str], InvalidInput]

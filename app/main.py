@@ -14,14 +14,14 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES
 
-from app import engine
-from app.binary import BINARY_TYPES
-from app.config import Settings, get_settings
-from app.jobs import JobPool
-from app.middleware import BodySizeLimit, RequestLog, SecurityHeaders
-from app.routes import api, docs, health, maps, network, pages, stream, sweeps
-from app.routes.errors import install_error_handlers
-from app.runqueue import RunQueue
+from . import engine
+from .binary import BINARY_TYPES
+from .config import Settings, get_settings
+from .jobs import JobPool
+from .middleware import BodySizeLimit, RequestLog, SecurityHeaders
+from .routes import api, docs, health, maps, network, pages, stream, sweeps
+from .routes.errors import install_error_handlers
+from .runqueue import RunQueue
 
 UNCOMPRESSED = (*DEFAULT_EXCLUDED_CONTENT_TYPES, *BINARY_TYPES)
 DESCRIPTION = """Real `torch.optim` optimizers stepping over 2D loss surfaces, frame by frame.

@@ -44,9 +44,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from app import analysis, engine
-from app import batched_optim as batched
-from app.batched_optim import (
+from . import analysis, engine
+from . import batched_optim as batched
+from .batched_optim import (
     RULES,
     AdafactorRule,
     CellOptimizer,
@@ -56,15 +56,15 @@ from app.batched_optim import (
     descend,
     make_rule,
 )
-from app.calculus import gradient_and_hessian
-from app.config import Settings, get_settings
-from app.engine import RunConfig
-from app.errors import InvalidInput
-from app.hyperparameters import Hyperparameter
-from app.models import ModelSurface
-from app.network import NetworkSurface
-from app.optimizers import OPTIMIZERS, HyperparameterError, OptimizerSpec
-from app.surfaces import Surface
+from .calculus import gradient_and_hessian
+from .config import Settings, get_settings
+from .engine import RunConfig
+from .errors import InvalidInput
+from .hyperparameters import Hyperparameter
+from .models import ModelSurface
+from .network import NetworkSurface
+from .optimizers import OPTIMIZERS, HyperparameterError, OptimizerSpec
+from .surfaces import Surface
 
 PROGRESS_EVERY = 10
 # What one cell costs per step on one core, measured on the development machine (a batched

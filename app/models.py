@@ -21,9 +21,9 @@ from torch import Tensor
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
-from app.calculus import gradient_and_hessian
-from app.errors import InvalidInput
-from app.surfaces import Domain, Minimum, Surface
+from .calculus import gradient_and_hessian
+from .errors import InvalidInput
+from .surfaces import Domain, Minimum, Surface
 
 ModelName = Literal["linear_regression", "logistic_regression"]
 MAX_ROWS = 10_000

@@ -29,11 +29,11 @@ from torch.nn import functional as F
 from torch.nn.utils import parameters_to_vector, vector_to_parameters
 from torch.utils.data import DataLoader, TensorDataset
 
-from app.calculus import gradient_and_hessian
-from app.config import Settings, get_settings
-from app.errors import InvalidInput
-from app.optimizers import TORCH_ERRORS, OptimizerSpec, blame_hyperparameters, get_optimizer
-from app.surfaces import Domain, Minimum, Surface
+from .calculus import gradient_and_hessian
+from .config import Settings, get_settings
+from .errors import InvalidInput
+from .optimizers import TORCH_ERRORS, OptimizerSpec, blame_hyperparameters, get_optimizer
+from .surfaces import Domain, Minimum, Surface
 
 DATASETS = ("moons", "spirals")
 DIRECTIONS = ("random", "pca")

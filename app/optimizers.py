@@ -16,8 +16,8 @@ from typing import Any
 import torch
 from torch.optim import Optimizer
 
-from app.errors import InvalidInput
-from app.hyperparameters import Hyperparameter, Range, derive, summary
+from .errors import InvalidInput
+from .hyperparameters import Hyperparameter, Range, derive, summary
 
 # Framework switches choose an implementation, not the algorithm: not user hyperparameters.
 FRAMEWORK_SWITCHES = frozenset({"foreach", "fused", "capturable", "differentiable"})

@@ -15,9 +15,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 from uuid import uuid4
 
-from app.analysis import analyze
-from app.engine import Frame, RunCancelled, RunConfig, Trajectory, summarize
-from app.runqueue import RunQueue, Ticket
+from .analysis import analyze
+from .engine import Frame, RunCancelled, RunConfig, Trajectory, summarize
+from .runqueue import RunQueue, Ticket
 
 SLICE_SECONDS = 0.03
 

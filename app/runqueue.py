@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from fastapi.concurrency import run_in_threadpool
 
-from app.jobs import Busy
+from .jobs import Busy
 
 T = TypeVar("T")
 

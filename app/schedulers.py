@@ -16,8 +16,8 @@ from typing import Any
 
 from torch.optim import Optimizer, lr_scheduler
 
-from app.errors import InvalidInput
-from app.hyperparameters import Hyperparameter, Range, derive, summary
+from .errors import InvalidInput
+from .hyperparameters import Hyperparameter, Range, derive, summary
 
 NAMES = [
     "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts",

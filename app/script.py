@@ -12,7 +12,7 @@ import inspect
 import math
 from typing import Any
 
-from app.engine import RunConfig
+from .engine import RunConfig
 
 
 def _kwargs(values: dict[str, Any]) -> str:

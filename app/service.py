@@ -12,19 +12,19 @@ import math
 from functools import lru_cache
 from typing import Any
 
-from app import engine
-from app.calculus import sharpness, suggested_lr
-from app.config import Settings
-from app.engine import RunConfig
-from app.errors import InvalidRequest
-from app.formula import formula_surface
-from app.hyperparameters import Hyperparameter
-from app.models import model_surface
-from app.network import plane_surface
-from app.optimizers import OptimizerSpec
-from app.schedulers import SchedulerSpec, make_scheduler
-from app.schemas import CustomSurface, DatasetIn, ModelSurfaceIn, RunRequest
-from app.surfaces import SURFACES, Surface, get_surface
+from . import engine
+from .calculus import sharpness, suggested_lr
+from .config import Settings
+from .engine import RunConfig
+from .errors import InvalidRequest
+from .formula import formula_surface
+from .hyperparameters import Hyperparameter
+from .models import model_surface
+from .network import plane_surface
+from .optimizers import OptimizerSpec
+from .schedulers import SchedulerSpec, make_scheduler
+from .schemas import CustomSurface, DatasetIn, ModelSurfaceIn, RunRequest
+from .surfaces import SURFACES, Surface, get_surface
 
 
 def limits_out(settings: Settings) -> dict[str, int | float]:

@@ -16,8 +16,8 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from app.calculus import gradient_and_hessian
-from app.errors import InvalidInput
+from .calculus import gradient_and_hessian
+from .errors import InvalidInput
 
 Point = tuple[float, float]
 

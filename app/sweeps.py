@@ -24,14 +24,14 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from app import batched_optim as batched
-from app import maps
-from app.batched_optim import RULES, Trace
-from app.config import Settings, get_settings
-from app.engine import RunConfig
-from app.errors import InvalidInput
-from app.maps import Axis, InvalidAxis, InvalidMap
-from app.optimizers import OptimizerSpec
+from . import batched_optim as batched
+from . import maps
+from .batched_optim import RULES, Trace
+from .config import Settings, get_settings
+from .engine import RunConfig
+from .errors import InvalidInput
+from .maps import Axis, InvalidAxis, InvalidMap
+from .optimizers import OptimizerSpec
 
 START_AXES = ("start_x", "start_y")
 HYPERPARAMETER_OPTIMIZERS = RULES

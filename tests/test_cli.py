@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -92,3 +94,17 @@ def test_cli_bad_argument_exits_2_naming_the_field(
     assert out == ""
     assert field in err
     assert "Traceback" not in err
+
+
+def test_the_installed_package_is_losslab_not_app(tmp_path: Path) -> None:
+    """Outside the source tree the package imports as `losslab`; no top-level `app` is
+    installed to collide with another project's."""
+    script = (
+        "import importlib.util, losslab, losslab.engine\n"
+        "print(losslab.__name__, losslab.engine.__name__, importlib.util.find_spec('app'))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["losslab", "losslab.engine", "None"]

@@ -11,20 +11,18 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from app import engine
-from app.config import Settings
-from app.errors import InvalidRequest
-from app.jobs import Job, JobTimeout
-from app.models import ModelSurface, parse_csv
-from app.network import NetworkSurface
-from app.optimizers import OPTIMIZERS
-from app.presets import get_presets
-from app.routes.clients import client_id
-from app.routes.deps import SettingsDep
-from app.runner import run_whole
-from app.runqueue import RunQueue
-from app.schedulers import SCHEDULERS
-from app.schemas import (
+from .. import engine
+from ..config import Settings
+from ..errors import InvalidRequest
+from ..jobs import Job, JobTimeout
+from ..models import ModelSurface, parse_csv
+from ..network import NetworkSurface
+from ..optimizers import OPTIMIZERS
+from ..presets import get_presets
+from ..runner import run_whole
+from ..runqueue import RunQueue
+from ..schedulers import SCHEDULERS
+from ..schemas import (
     BUSY,
     TOO_LONG,
     CustomSurface,
@@ -41,8 +39,8 @@ from app.schemas import (
     SchedulerOut,
     SurfaceOut,
 )
-from app.script import render_script
-from app.service import (
+from ..script import render_script
+from ..service import (
     build_config,
     grid_body,
     grid_out,
@@ -53,7 +51,9 @@ from app.service import (
     surface_out,
     surfaces_out,
 )
-from app.surfaces import SURFACES, Surface, UnknownSurface
+from ..surfaces import SURFACES, Surface, UnknownSurface
+from .clients import client_id
+from .deps import SettingsDep
 
 router = APIRouter(prefix="/api", tags=["api"])
 T = TypeVar("T")

@@ -17,7 +17,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
 
-from app.middleware import SecurityHeaders
+from ..middleware import SecurityHeaders
 
 ASSETS = Path(fastapi_offline.__file__).parent / "static"
 ASSET_TYPES = {

@@ -11,12 +11,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic.json_schema import models_json_schema
 
-from app.engine import RunCancelled, RunTimeout
-from app.errors import InvalidInput
-from app.jobs import Busy, JobTimeout
-from app.middleware import SecurityHeaders
-from app.runqueue import QueueTimeout
-from app.schemas import ErrorOut, ValidationErrorOut
+from ..engine import RunCancelled, RunTimeout
+from ..errors import InvalidInput
+from ..jobs import Busy, JobTimeout
+from ..middleware import SecurityHeaders
+from ..runqueue import QueueTimeout
+from ..schemas import ErrorOut, ValidationErrorOut
 
 log = logging.getLogger("losslab")
 MAX_ECHOED_CHARS = 200

@@ -25,15 +25,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 from fastapi.sse import format_sse_event
 
-from app import binary, engine, maps, network
-from app.config import Settings
-from app.errors import InvalidInput
-from app.jobs import Busy, Job, JobPool, JobTimeout
-from app.optimizers import get_optimizer
-from app.routes.clients import client_id
-from app.routes.deps import SettingsDep
-from app.routes.errors import invalid_input_detail
-from app.schemas import (
+from .. import binary, engine, maps, network
+from ..config import Settings
+from ..errors import InvalidInput
+from ..jobs import Busy, Job, JobPool, JobTimeout
+from ..optimizers import get_optimizer
+from ..schemas import (
     BUSY,
     MAP_EVENT,
     TOO_LONG,
@@ -41,8 +38,11 @@ from app.schemas import (
     HyperparameterMapRequest,
     MapOut,
 )
-from app.service import resolve_surface
-from app.surfaces import Surface, get_surface
+from ..service import resolve_surface
+from ..surfaces import Surface, get_surface
+from .clients import client_id
+from .deps import SettingsDep
+from .errors import invalid_input_detail
 
 router = APIRouter(prefix="/api/maps", tags=["maps"])
 log = logging.getLogger("losslab")

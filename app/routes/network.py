@@ -7,12 +7,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from app import network
-from app.jobs import Job, JobPool, JobTimeout
-from app.optimizers import get_optimizer
-from app.routes.clients import client_id
-from app.routes.deps import SettingsDep
-from app.schemas import BUSY, TOO_LONG, NetworkTrainingOut, NetworkTrainRequest
+from .. import network
+from ..jobs import Job, JobPool, JobTimeout
+from ..optimizers import get_optimizer
+from ..schemas import BUSY, TOO_LONG, NetworkTrainingOut, NetworkTrainRequest
+from .clients import client_id
+from .deps import SettingsDep
 
 router = APIRouter(prefix="/api/models", tags=["models"])
 

@@ -25,13 +25,13 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from pydantic import TypeAdapter
 
-from app.optimizers import OPTIMIZERS
-from app.presets import get_presets
-from app.routes.deps import SettingsDep
-from app.schedulers import SCHEDULERS
-from app.schemas import OptimizerOut, Preset, SchedulerOut, SurfaceOut
-from app.service import grid_body, limits_out, optimizer_out, scheduler_out, surfaces_out
-from app.surfaces import SURFACES
+from ..optimizers import OPTIMIZERS
+from ..presets import get_presets
+from ..schedulers import SCHEDULERS
+from ..schemas import OptimizerOut, Preset, SchedulerOut, SurfaceOut
+from ..service import grid_body, limits_out, optimizer_out, scheduler_out, surfaces_out
+from ..surfaces import SURFACES
+from .deps import SettingsDep
 
 ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "static"

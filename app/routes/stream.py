@@ -25,18 +25,18 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import ValidationError
 
-from app.config import Settings
-from app.engine import Frame, RunCancelled, RunTimeout, Trajectory
-from app.errors import InvalidInput
-from app.jobs import Busy, JobTimeout
-from app.routes import sweeps as sweep_routes
-from app.routes.clients import client_id
-from app.routes.deps import SettingsDep
-from app.routes.errors import invalid_input_detail, validation_detail
-from app.runner import done_payload, frame_batches, start
-from app.runqueue import QueueTimeout, RunQueue, Ticket
-from app.schemas import BUSY, SSE_EVENT, TOO_LONG, RunRequest, SweepRequest
-from app.service import build_config
+from ..config import Settings
+from ..engine import Frame, RunCancelled, RunTimeout, Trajectory
+from ..errors import InvalidInput
+from ..jobs import Busy, JobTimeout
+from ..runner import done_payload, frame_batches, start
+from ..runqueue import QueueTimeout, RunQueue, Ticket
+from ..schemas import BUSY, SSE_EVENT, TOO_LONG, RunRequest, SweepRequest
+from ..service import build_config
+from . import sweeps as sweep_routes
+from .clients import client_id
+from .deps import SettingsDep
+from .errors import invalid_input_detail, validation_detail
 
 log = logging.getLogger("losslab")
 router = APIRouter(tags=["stream"])

@@ -17,16 +17,16 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from app import binary, maps, sweeps
-from app.config import Settings
-from app.engine import RunCancelled, RunConfig
-from app.jobs import Job, JobPool, JobTimeout
-from app.optimizers import get_optimizer
-from app.routes.clients import client_id
-from app.routes.deps import SettingsDep
-from app.schemas import BUSY, TOO_LONG, SweepOut, SweepRequest
-from app.service import build_config, resolve_surface
-from app.surfaces import get_surface
+from .. import binary, maps, sweeps
+from ..config import Settings
+from ..engine import RunCancelled, RunConfig
+from ..jobs import Job, JobPool, JobTimeout
+from ..optimizers import get_optimizer
+from ..schemas import BUSY, TOO_LONG, SweepOut, SweepRequest
+from ..service import build_config, resolve_surface
+from ..surfaces import get_surface
+from .clients import client_id
+from .deps import SettingsDep
 
 router = APIRouter(prefix="/api", tags=["sweeps"])
 DISCONNECT_POLL_SECONDS = 0.1

@@ -1,4 +1,4 @@
-// HTTP and WebSocket client for the losslab API (shared/API.md).
+// HTTP and WebSocket client for the losslab API (docs/API.md).
 
 export class ApiError extends Error {
   constructor(status, detail) {
