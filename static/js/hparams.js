@@ -28,6 +28,7 @@ import {
 } from "./maps.js";
 import { CONFIG, FRAMED_AXIS, INK, baseLayout } from "./plots.js";
 import { runRequest } from "./state.js";
+import { limits } from "./limits.js";
 
 const AXIS_CELLS = [16, 24, 32, 48, 64, 96, 128];
 const METRICS = {
@@ -121,7 +122,7 @@ export class HyperparameterMaps {
       y: this.axisFields("y"),
     };
     this.cells = this.q("[data-hmap-cells]");
-    for (const n of AXIS_CELLS) {
+    for (const n of AXIS_CELLS.filter((cells) => cells <= limits.max_map_axis)) {
       const option = el("option", "", `${n} × ${n}`);
       option.value = String(n);
       this.cells.append(option);
@@ -237,7 +238,9 @@ export class HyperparameterMaps {
     this.syncAxes(false);
     const request = runRequest(state, run);
     const n = Number(this.cells.value) || 32;
-    const steps = Math.max(1, Math.round(Number(this.steps.value)) || Math.min(state.steps, 1000));
+    const asked = Math.round(Number(this.steps.value)) || Math.min(state.steps, 1000);
+    // More cells, fewer steps each: the server takes cells × steps up to its limit.
+    const steps = Math.max(1, Math.min(asked, Math.floor(limits.max_map_cell_steps / n ** 2)));
     this.steps.value = String(steps);
     const body = {
       surface: request.surface,

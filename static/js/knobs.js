@@ -20,13 +20,13 @@ import { exact, fmt, roundSig } from "./format.js";
 import { withAlpha } from "./plots.js";
 import { decodeLinkText, errorText, postJSON, readNumber } from "./helpers.js";
 import { runRequest } from "./state.js";
+import { limits } from "./limits.js";
 
 /** Scheduler specs by name, filled by loadSchedulers() before the page's state is decoded. */
 export const SCHEDULERS = new Map();
 
 export const ENSEMBLE_MEMBERS = 20;
 /** The server's bound on members × steps for one ensemble. */
-const ENSEMBLE_BUDGET = 100_000;
 const ENSEMBLE_DEBOUNCE_MS = 250;
 const ENSEMBLE_RETRY_MS = 1500;
 const LOG_POSITIONS = 1000;
@@ -678,7 +678,7 @@ export class Knobs {
     const request = runRequest(this.state, run);
     const members = Math.max(
       2,
-      Math.min(ENSEMBLE_MEMBERS, Math.floor(ENSEMBLE_BUDGET / request.steps)),
+      Math.min(ENSEMBLE_MEMBERS, Math.floor(limits.max_ensemble_steps / request.steps)),
     );
     const body = { ...request, members };
     const key = JSON.stringify(body);

@@ -17,21 +17,21 @@
 import { RunChannel } from "./api.js";
 import { decodeBlob } from "./binary.js";
 import { fmt } from "./format.js";
+import { limits } from "./limits.js";
 import { runRequest } from "./state.js";
 
 /** The optimizers with a batched rule for a hyperparameter axis (app/sweeps.py). */
 const SWEPT_OPTIMIZERS = new Set(["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"]);
-/** Values per sweep, and the server's bound on values × steps. */
+/** Values per sweep (the server's bounds, values and values × steps, are in limits.js). */
 const MAX_VALUES = 97;
-const MAX_CELL_STEPS = 400_000;
 /** A drag that rests this long asks for the exact run (as does letting go). */
 const SETTLE_MS = 150;
 /** A hover this long asks for the slider's sweep (for its strip). */
 const HOVER_MS = 150;
 /** Sweeps kept (a 97 × 1,000-step float32 sweep holds 1.6 MB). */
 const CACHE_SIZE = 12;
-/** The server closes a socket on a larger message (max_ws_message_bytes is 64 KiB). */
-const MAX_MESSAGE = 60_000;
+/** Room left in a socket message (the server closes on one over max_ws_message_bytes). */
+const MESSAGE_MARGIN = 1024;
 
 export const STATUS_WORDS = {
   converged: "converges",
@@ -69,7 +69,8 @@ export function describe(state, run, part) {
   const value = part.index === undefined ? own : Array.isArray(own) ? own[part.index] : null;
   const lo = hp.slider_min ?? hp.min ?? 0;
   const hi = hp.slider_max ?? hp.max ?? 1;
-  const n = Math.min(MAX_VALUES, Math.floor(MAX_CELL_STEPS / body.steps));
+  const most = Math.min(MAX_VALUES, limits.max_sweep_values);
+  const n = Math.min(most, Math.floor(limits.max_sweep_cell_steps / body.steps));
   if (typeof value !== "number" || !(hi > lo) || n < 2) return null;
   const axis = {
     name: part.index === undefined ? hp.name : `${hp.name}.${part.index}`,
@@ -158,7 +159,7 @@ export class LiveDrag {
       ...want.body,
       axis: want.axis,
     };
-    if (JSON.stringify(message).length > MAX_MESSAGE) return null;
+    if (JSON.stringify(message).length > limits.max_ws_message_bytes - MESSAGE_MARGIN) return null;
     // The server cancels the older sweep on this socket; it may still land (then kept).
     if (this.inflight) this.cache.delete(this.inflight.key);
     const entry = {

@@ -17,6 +17,7 @@ import { takeUnreadable } from "./helpers.js";
 import { ARROW_SHARE, arrowsAt, sampleGrid } from "./scale.js";
 import { RunList, STATUS_TEXT, normalizeDetail, reasonText, runNames } from "./runlist.js";
 import { Playback } from "./playback.js";
+import { limits, setLimits } from "./limits.js";
 import { FitPanel, fitData } from "./fit.js";
 import { RunSlot } from "./runs.js";
 import { LiveDrag } from "./live.js";
@@ -92,13 +93,14 @@ const dom = {
   },
 };
 
+/** Steps of a run unless the link says otherwise (or the server takes fewer). */
+const DEFAULT_STEPS = 500;
+
 /** Hyperparameters with one meaning across torch.optim, kept when the optimizer changes. */
 const CARRIED = new Set(["lr", "weight_decay", "maximize"]);
 
 class App {
-  /** `limits`: the server's (GET /api/limits), which the page's requests stay within. */
-  constructor(surfaces, optimizers, limits) {
-    this.limits = limits;
+  constructor(surfaces, optimizers) {
     this.surfaces = new Map(surfaces.map((s) => [s.name, s]));
     this.specs = new Map(optimizers.map((o) => [o.name, o]));
     this.slots = new Map();
@@ -162,7 +164,6 @@ class App {
       state: this.state,
       specs: this.specs,
       colors: this.colors,
-      limits,
       surface: () => this.surface,
       redraw: () => this.schedule(),
     };
@@ -259,7 +260,7 @@ class App {
     return {
       surface: surfaceName,
       start: url.start || [...surface.default_start],
-      steps: url.steps || 500,
+      steps: url.steps || Math.min(DEFAULT_STEPS, limits.max_steps),
       dtype: url.dtype || "float32",
       view: url.view || "contour",
       logLoss: url.logLoss || false,
@@ -471,6 +472,7 @@ class App {
       if (!button || button.disabled) return;
       this.action(button.dataset.action, button);
     });
+    dom.steps.max = String(limits.max_steps);
     dom.steps.addEventListener("change", () => {
       const steps = Number(dom.steps.value);
       if (dom.steps.value.trim() === "" || !Number.isFinite(steps)) {
@@ -1096,7 +1098,8 @@ async function boot() {
       api.limits(),
       prepareExtras(location.search),
     ]);
-    new App(surfaces, optimizers, limits);
+    setLimits(limits);
+    new App(surfaces, optimizers);
   } catch (error) {
     dom.loading.hidden = false;
     dom.loading.textContent = `Could not reach the losslab API: ${error.message}`;

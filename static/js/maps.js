@@ -13,6 +13,7 @@ import { BINARY, KIND, STREAM, decodeBlob, parseJSON, readRecords, withNulls } f
 import { fmt } from "./format.js";
 import { INK, escapeHover, withAlpha } from "./plots.js";
 import { normalizeDetail } from "./runlist.js";
+import { limits } from "./limits.js";
 import { runRequest } from "./state.js";
 
 /**
@@ -403,7 +404,7 @@ export class BasinMaps {
     this.resolution.dataset.testid = "basin-resolution";
     this.resolution.setAttribute("aria-label", "Basin map resolution (start points per axis)");
     this.resolution.title = "Start points per axis";
-    for (const n of RESOLUTIONS) {
+    for (const n of RESOLUTIONS.filter((points) => points <= limits.max_map_resolution)) {
       const option = el("option", "", `${n} × ${n}`);
       option.value = String(n);
       this.resolution.append(option);
@@ -445,7 +446,7 @@ export class BasinMaps {
     let steps = Math.round(Number(this.steps.value));
     // First map: the run's own steps (a shorter map would call "undecided" what the run
     // settles), as many as the server takes for this many start points.
-    const most = Math.floor(this.host.limits.max_map_cell_steps / resolution ** 2);
+    const most = Math.floor(limits.max_map_cell_steps / resolution ** 2);
     if (!this.map || !(steps >= 1)) steps = state.steps;
     // A finer grid takes fewer steps per start point (the box then shows what was sent).
     steps = Math.max(1, Math.min(steps, most));

@@ -22,6 +22,7 @@ import { MODEL, MODELS } from "./models.js";
 import { CONFIG, FRAMED_AXIS, INK, PALETTE, baseLayout, plotlyReady } from "./plots.js";
 import { STATUS_TEXT } from "./runlist.js";
 import { LossScale, contourTrace } from "./scale.js";
+import { limits } from "./limits.js";
 import { runRequest } from "./state.js";
 
 const TRAIN_URL = "/api/models/mlp/train";
@@ -29,7 +30,6 @@ const WIDTHS = [2, 16, 16, 2];
 /** Weights and biases of the MLP 2-16-16-2. */
 const WEIGHTS = WIDTHS.slice(1).reduce((n, out, i) => n + (WIDTHS[i] + 1) * out, 0);
 const DATASETS = MODELS.mlp_plane.datasets;
-const MAX_STEPS = 5000;
 const RESOLUTION = 80;
 const DEFAULT_MINI = 32;
 /** Paths of at most this many steps show a dot per step. */
@@ -141,7 +141,7 @@ export class NetworkPanel {
       subtitle: q("network-subtitle"),
       close: q("network-train-close"),
       dataset: q("network-dataset"),
-      steps: q("network-steps"),
+      steps: Object.assign(q("network-steps"), { max: String(limits.max_network_steps) }),
       mode: q("network-batch-mode"),
       batchSize: q("network-batch-size"),
       seed: q("network-seed"),
@@ -197,7 +197,7 @@ export class NetworkPanel {
     return {
       open: false,
       dataset: mlp && typeof model.dataset === "string" ? model.dataset : DATASETS[0][0],
-      steps: Math.min(this.state.steps, MAX_STEPS),
+      steps: Math.min(this.state.steps, limits.max_network_steps),
       batch_size: mlp ? model.batch_size : null,
       seed: mlp ? model.seed : 0,
     };

@@ -15,9 +15,10 @@
 // ...): knobs.js, formula.js and models.js document theirs.
 
 import { decodeLinkText } from "./helpers.js";
+import { limits } from "./limits.js";
 
+/** The page's own limit: one palette colour per run. */
 export const MAX_RUNS = 8;
-export const MAX_STEPS = 10000;
 export const SPEEDS = [5, 15, 30, 60, 120, 300, 1000];
 export const TABS = ["stability", "events", "fit"];
 
@@ -218,7 +219,7 @@ export function decodeState(search, { surfaces, specs }) {
       }
       case "steps": {
         const steps = Number(text);
-        if (Number.isInteger(steps) && steps >= 1 && steps <= MAX_STEPS) out.steps = steps;
+        if (Number.isInteger(steps) && steps >= 1 && steps <= limits.max_steps) out.steps = steps;
         break;
       }
       case "dtype":
@@ -237,7 +238,7 @@ export function decodeState(search, { surfaces, specs }) {
         if (/^[\w-]+$/.test(text)) out.preset = text;
         break;
       case "step":
-        if (/^\d+$/.test(text) && Number(text) <= MAX_STEPS) out.playhead = Number(text);
+        if (/^\d+$/.test(text) && Number(text) <= limits.max_steps) out.playhead = Number(text);
         break;
       case "speed":
         if (SPEEDS.includes(Number(text))) out.speed = Number(text);
