@@ -27,6 +27,7 @@ check: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/hadolint Dockerfile
+	./scripts/check-js.sh
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_engine.py

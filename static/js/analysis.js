@@ -19,6 +19,7 @@ import {
   escapeHover,
   withAlpha,
 } from "./plots.js";
+import { el } from "./dom.js";
 
 /** One Plotly symbol (and the same shape as an SVG path, 12 x 12) per event type. */
 export const EVENTS = {
@@ -52,13 +53,6 @@ export const EVENTS = {
 const BAD = "#c92a2a";
 const HOVER = { bgcolor: "#ffffff", align: "left", font: { color: INK } };
 const SVG = "http://www.w3.org/2000/svg";
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 export function eventSymbol(type, color) {
   const svg = document.createElementNS(SVG, "svg");

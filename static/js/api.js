@@ -8,11 +8,84 @@ export class ApiError extends Error {
   }
 }
 
-async function request(url, init) {
-  const response = await fetch(url, init);
+/** A pause that an abort `signal` (if any) cuts short with an AbortError. */
+export function sleep(ms, signal) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(timer);
+      reject(new DOMException("aborted", "AbortError"));
+    });
+  });
+}
+
+/**
+ * Every HTTP request of the page: `fetch`, and a failed answer thrown as an ApiError with the
+ * server's `detail`. With `onWait`, a 429 (busy) waits its Retry-After seconds, counting them
+ * down through `onWait(seconds)` (then `onWait(0)`), and tries once more.
+ */
+export async function send(url, init = {}, { onWait, signal } = {}) {
+  const go = () => fetch(url, signal ? { ...init, signal } : init);
+  let response = await go();
+  if (response.status === 429 && onWait) {
+    const seconds = Math.ceil(Number(response.headers.get("retry-after")) || 2);
+    for (let wait = Math.max(1, seconds); wait > 0; wait -= 1) {
+      onWait(wait);
+      await sleep(1000, signal);
+    }
+    onWait(0);
+    response = await go();
+  }
+  if (response.ok) return response;
   const body = await response.json().catch(() => null);
-  if (!response.ok) throw new ApiError(response.status, body && body.detail);
-  return body;
+  if (response.status === 429 && onWait) {
+    throw new ApiError(429, "The server is still busy: try again in a moment.");
+  }
+  throw new ApiError(response.status, body && body.detail);
+}
+
+async function request(url, init) {
+  return (await send(url, init)).json();
+}
+
+const jsonInit = (body, signal) => ({
+  method: "POST",
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify(body),
+  signal,
+});
+
+export async function postJSON(url, body, signal, options) {
+  return (await send(url, jsonInit(body, signal), options)).json();
+}
+
+export async function postText(url, body, signal) {
+  return (await send(url, jsonInit(body, signal))).text();
+}
+
+export async function postCSV(url, text) {
+  const init = { method: "POST", headers: { "content-type": "text/csv" }, body: text };
+  return (await send(url, init)).json();
+}
+
+/**
+ * What went wrong, in the server's words: a 422's messages (with `withField`, each after the
+ * field it names unless it names it itself), a string detail, or the error's own message.
+ */
+export function errorText(error, { withField = false } = {}) {
+  const detail = error && error.detail;
+  if (Array.isArray(detail) && detail.length) {
+    return detail
+      .map((d) => {
+        const at = Array.isArray(d.loc) ? d.loc.filter((p) => p !== "body").join(".") : "";
+        const named = String(d.msg).includes(at.split(".").pop());
+        return withField && at && !named ? `${at}: ${d.msg}` : d.msg;
+      })
+      .join("; ");
+  }
+  if (typeof detail === "string") return detail;
+  if (error && error.status === 429) return "The server is busy: try again in a moment.";
+  return error && error.message ? error.message : "The request failed.";
 }
 
 /**

@@ -7,23 +7,10 @@
 // described by a text (data-sweep-text) for keyboard and screen-reader users.
 
 import { exact, roundSig } from "./format.js";
+import { el } from "./dom.js";
 
 const LOG_POSITIONS = 1000;
 let uid = 0;
-
-function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key === "class") node.className = value;
-    else if (key === "text") node.textContent = value;
-    else if (key.startsWith("data-") || key.startsWith("aria-") || key === "for") {
-      node.setAttribute(key, value === true ? "" : String(value));
-    } else node[key] = value;
-  }
-  for (const child of children) if (child) node.append(child);
-  return node;
-}
 
 function niceStep(span) {
   if (!(span > 0)) return 0.001;
@@ -74,8 +61,12 @@ export function keyedValue(hp, value, key) {
   return Math.min(hi, Math.max(lo, next));
 }
 
-/** Maps a value to a slider position and back, linear or logarithmic. */
-function scaleFor(hp) {
+/**
+ * Maps a value to a slider position and back, linear or logarithmic (over the hyperparameter's
+ * slider range). With `zero`, a log slider's leftmost position means 0 (knobs.js: clipping,
+ * noise).
+ */
+export function scaleFor(hp, { zero = false } = {}) {
   const lo = hp.slider_min ?? hp.min ?? 0;
   const hi = hp.slider_max ?? hp.max ?? 1;
   if (hp.log && lo > 0 && hi > lo) {
@@ -83,13 +74,15 @@ function scaleFor(hp) {
     const b = Math.log10(hi);
     return {
       attrs: { min: 0, max: LOG_POSITIONS, step: 1 },
-      toPosition: (v) =>
-        v === null || !(v > 0)
+      toPosition: (v) => {
+        if (v === null || !(v > 0)) return 0;
+        const t = (Math.log10(v) - a) / (b - a);
+        return Math.round(Math.min(1, Math.max(zero ? 1 / LOG_POSITIONS : 0, t)) * LOG_POSITIONS);
+      },
+      toValue: (p) =>
+        zero && Number(p) <= 0
           ? 0
-          : Math.round(
-              Math.min(1, Math.max(0, (Math.log10(v) - a) / (b - a))) * LOG_POSITIONS,
-            ),
-      toValue: (p) => roundSig(10 ** (a + (Number(p) / LOG_POSITIONS) * (b - a)), 3),
+          : roundSig(10 ** (a + (Number(p) / LOG_POSITIONS) * (b - a)), 3),
     };
   }
   const integer = hp.type === "int";

@@ -22,7 +22,8 @@ import {
 } from "./models.js";
 import { NetworkPanel, networkCodec } from "./network.js";
 import { ScriptExport } from "./script.js";
-import { decodeLinkText, errorText } from "./helpers.js";
+import { errorText } from "./api.js";
+import { decodeLinkText } from "./helpers.js";
 
 extensions.push(knobsCodec, formulaCodec, modelCodec, networkCodec);
 

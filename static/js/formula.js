@@ -6,7 +6,8 @@
 // Hooks: data-testid formula-input, formula-x-min, formula-x-max, formula-y-min,
 // formula-y-max, formula-apply, formula-error.
 
-import { errorText, postJSON, readNumber } from "./helpers.js";
+import { errorText, postJSON } from "./api.js";
+import { readNumber } from "./helpers.js";
 
 export const FORMULA = "formula";
 export const EXAMPLE = {

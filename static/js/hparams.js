@@ -18,7 +18,6 @@ import {
   categorical,
   cells,
   chip,
-  el,
   leftOut,
   numberText,
   outcomeCodes,
@@ -29,6 +28,7 @@ import {
 import { CONFIG, FRAMED_AXIS, INK, baseLayout } from "./plots.js";
 import { runRequest } from "./state.js";
 import { limits } from "./limits.js";
+import { el } from "./dom.js";
 
 const AXIS_CELLS = [16, 24, 32, 48, 64, 96, 128];
 const METRICS = {

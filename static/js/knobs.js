@@ -14,11 +14,11 @@
 // noise-seed, noise-resample, ensemble-toggle, ensemble-status; scheduler parameters carry
 // data-sparam="<name>" (and data-sparam-value / data-sparam-auto like the optimizer's form).
 
-import { api } from "./api.js";
-import { HyperparameterForm } from "./controls.js";
+import { api, errorText, postJSON } from "./api.js";
+import { HyperparameterForm, scaleFor } from "./controls.js";
 import { exact, fmt, roundSig } from "./format.js";
 import { withAlpha } from "./plots.js";
-import { decodeLinkText, errorText, postJSON, readNumber } from "./helpers.js";
+import { decodeLinkText, readNumber } from "./helpers.js";
 import { runRequest } from "./state.js";
 import { limits } from "./limits.js";
 
@@ -26,10 +26,8 @@ import { limits } from "./limits.js";
 export const SCHEDULERS = new Map();
 
 export const ENSEMBLE_MEMBERS = 20;
-/** The server's bound on members × steps for one ensemble. */
 const ENSEMBLE_DEBOUNCE_MS = 250;
 const ENSEMBLE_RETRY_MS = 1500;
-const LOG_POSITIONS = 1000;
 /** Noise and clipping thresholds span these decades on their sliders. */
 const SPAN = [-3, 3];
 const SEED_RANGE = 2 ** 31;
@@ -177,31 +175,18 @@ function normName(type) {
 
 /** A log slider over SPAN decades whose leftmost position means 0 when `zero` is set. */
 function logScale(zero) {
-  const [a, b] = SPAN;
-  return {
-    toPosition: (v) => {
-      if (!(v > 0)) return 0;
-      const t = (Math.log10(v) - a) / (b - a);
-      return Math.round(Math.min(1, Math.max(zero ? 1 / LOG_POSITIONS : 0, t)) * LOG_POSITIONS);
-    },
-    toValue: (p) => {
-      const n = Number(p);
-      if (zero && n <= 0) return 0;
-      return roundSig(10 ** (a + (n / LOG_POSITIONS) * (b - a)), 2);
-    },
-  };
+  const range = { log: true, slider_min: 10 ** SPAN[0], slider_max: 10 ** SPAN[1] };
+  return scaleFor(range, { zero });
 }
 
-/** Slider + number box for one positive number; `onValue(value, live)`. */
+/** Slider + number box for one positive number; `onValue(value)`. */
 function bindNumber(slider, box, { zero, onValue }) {
   const scale = logScale(zero);
-  slider.min = "0";
-  slider.max = String(LOG_POSITIONS);
-  slider.step = "1";
+  Object.assign(slider, scale.attrs);
   slider.addEventListener("input", () => {
     const value = scale.toValue(slider.value);
     box.value = exact(value);
-    onValue(value, true);
+    onValue(value);
   });
   box.addEventListener("change", () => {
     const value = readNumber(box);
@@ -211,7 +196,7 @@ function bindNumber(slider, box, { zero, onValue }) {
     }
     box.removeAttribute("aria-invalid");
     slider.value = String(scale.toPosition(value));
-    onValue(value, false);
+    onValue(value);
   });
   return (value) => {
     if (document.activeElement !== slider) slider.value = String(scale.toPosition(value));

@@ -29,6 +29,7 @@ import {
   encodeState,
   runRequest,
 } from "./state.js";
+import { el } from "./dom.js";
 
 const GRID_RESOLUTION = 150;
 const DEFAULT_SURFACE = "rosenbrock";
@@ -37,13 +38,6 @@ const DEFAULT_RUN = { optimizer: "SGD", hyperparameters: { momentum: 0.9 } };
 const FIRST_FRAMES_WAIT_MS = 250;
 
 const $ = (selector, root = document) => root.querySelector(selector);
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 const dom = {
   surfaceSelect: $('[data-testid="surface-select"]'),

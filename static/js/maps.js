@@ -8,13 +8,13 @@
 // [data-testid="basin-steps"]; the landscape's trace of it has meta.role "basin-map".
 // [data-testid="map-progress"] is the progress bar of the map being computed.
 
-import { ApiError } from "./api.js";
+import { ApiError, errorText, send } from "./api.js";
 import { BINARY, KIND, STREAM, decodeBlob, parseJSON, readRecords, withNulls } from "./binary.js";
 import { fmt } from "./format.js";
 import { INK, escapeHover, withAlpha } from "./plots.js";
-import { normalizeDetail } from "./runlist.js";
 import { limits } from "./limits.js";
 import { runRequest } from "./state.js";
+import { el } from "./dom.js";
 
 /**
  * Categorical colours for the minima a map reaches: light tints, so that no basin shares a
@@ -45,21 +45,6 @@ const BASIN_ALPHA = 0.6;
 const PROGRESS_DELAY_MS = 500;
 const RESOLUTIONS = [32, 48, 64, 96, 128, 192, 256];
 
-export function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-const sleep = (ms, signal) =>
-  new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => {
-      clearTimeout(timer);
-      reject(new DOMException("aborted", "AbortError"));
-    });
-  });
 
 /** The request's `surface` as a key: a name, or your formula or model as JSON. */
 function surfaceKey(state) {
@@ -75,18 +60,6 @@ export function leftOut(request) {
   return Object.keys(request)
     .filter((key) => !MAP_FIELDS.has(key) && request[key] !== null && request[key] !== undefined)
     .join(", ");
-}
-
-function errorText(error) {
-  if (error instanceof ApiError && error.detail !== undefined && error.detail !== null) {
-    return normalizeDetail(error.detail)
-      .map((d) => {
-        const at = Array.isArray(d.loc) ? d.loc.filter((p) => p !== "body").join(".") : "";
-        return at ? `${at}: ${d.msg}` : d.msg;
-      })
-      .join("; ");
-  }
-  return error.message || String(error);
 }
 
 /** Map fields whose LLB1 arrays hold null as NaN or -1 (docs/API.md); `outcome`'s -1 is
@@ -122,32 +95,12 @@ export function cells(grid, fn) {
  * `onWait(seconds)`) and retries once.
  */
 export async function streamMap(path, body, { signal, onProgress, onWait }) {
-  const send = () =>
-    fetch(path, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        accept: `${BINARY}, text/event-stream;q=0.9`,
-      },
-      body: JSON.stringify(body),
-      signal,
-    });
-  let response = await send();
-  if (response.status === 429) {
-    let wait = Math.max(1, Math.ceil(Number(response.headers.get("retry-after")) || 2));
-    while (wait > 0) {
-      onWait(wait);
-      await sleep(1000, signal);
-      wait -= 1;
-    }
-    response = await send();
-  }
-  if (!response.ok) {
-    const answer = await response.json().catch(() => null);
-    if (response.status === 429)
-      throw new ApiError(429, "the server is still busy: try again in a moment");
-    throw new ApiError(response.status, answer && answer.detail);
-  }
+  const init = {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: `${BINARY}, text/event-stream;q=0.9` },
+    body: JSON.stringify(body),
+  };
+  const response = await send(path, init, { signal, onWait });
   const type = (response.headers.get("content-type") || "").split(";")[0].trim();
   const reader = response.body.getReader();
   try {
@@ -261,7 +214,9 @@ export class MapJob {
         onWait: (seconds) => {
           if (this.controller !== controller) return;
           this.root.hidden = false;
-          this.label.textContent = `${title}: server busy, retrying in ${seconds} s`;
+          this.label.textContent = seconds
+            ? `${title}: server busy, retrying in ${seconds} s`
+            : `${title}…`;
         },
       });
       if (this.controller !== controller) return null;
@@ -271,7 +226,7 @@ export class MapJob {
     } catch (error) {
       if (this.controller !== controller || error.name === "AbortError") return null;
       this.controller = null;
-      this.fail(`${title} failed: ${errorText(error)}`);
+      this.fail(`${title} failed: ${errorText(error, { withField: true })}`);
       return null;
     }
   }

@@ -11,7 +11,8 @@
 // batch-size (slider), batch-size-value, model-seed, model-reseed, model-directions,
 // model-note, model-error, loss-per-epoch.
 
-import { errorText, postCSV, postJSON, readNumber } from "./helpers.js";
+import { errorText, postCSV, postJSON } from "./api.js";
+import { readNumber } from "./helpers.js";
 import { withAlpha } from "./plots.js";
 
 export const MODEL = "model";

@@ -14,7 +14,7 @@
 
 /* global Plotly */
 
-import { ApiError } from "./api.js";
+import { errorText, postJSON } from "./api.js";
 import { fmt } from "./format.js";
 import { readNumber } from "./helpers.js";
 import { leftOut } from "./maps.js";
@@ -67,43 +67,10 @@ function batchText(size) {
   return size === null ? "full batch" : size === 1 ? "one sample a step" : `batches of ${size}`;
 }
 
-/** The first problem of a 422 (`detail[0].msg`, with its field when it does not say it). */
-function errorMessage(error) {
-  const detail = error && error.detail;
-  if (Array.isArray(detail) && detail.length) {
-    const { loc, msg } = detail[0];
-    const field = Array.isArray(loc) ? loc.filter((p) => p !== "body").join(".") : "";
-    return field && !String(msg).includes(field.split(".").pop()) ? `${field}: ${msg}` : msg;
-  }
-  if (typeof detail === "string") return detail;
-  return error && error.message ? error.message : "The request failed.";
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** POST the training; a 429 waits Retry-After seconds (told through `onWait`) and retries once. */
-async function postTraining(body, onWait) {
-  const send = () =>
-    fetch(TRAIN_URL, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
-    });
-  let response = await send();
-  if (response.status === 429) {
-    const seconds = Math.ceil(Number(response.headers.get("retry-after")) || 2);
-    for (let wait = Math.max(1, seconds); wait > 0; wait -= 1) {
-      onWait(wait);
-      await sleep(1000);
-    }
-    onWait(0);
-    response = await send();
-  }
-  const answer = await response.json().catch(() => null);
-  if (response.status === 429)
-    throw new ApiError(429, "The server is still busy: try again in a moment.");
-  if (!response.ok) throw new ApiError(response.status, answer && answer.detail);
-  return answer;
+function postTraining(body, onWait) {
+  return postJSON(TRAIN_URL, body, undefined, { onWait });
 }
 
 export const networkCodec = {
@@ -296,7 +263,7 @@ export class NetworkPanel {
       this.shown = { request, result, color };
       this.plotKey = "";
     } catch (error) {
-      this.error = errorMessage(error);
+      this.error = errorText(error, { withField: true });
       const field = error.detail && error.detail[0] && error.detail[0].loc;
       const input = Array.isArray(field) && this.dom[FIELDS[field[1]]];
       if (input) input.setAttribute("aria-invalid", "true");

@@ -5,6 +5,7 @@
 // [data-testid="run-status"] and the button [data-testid="remove-run"].
 
 import { fmt } from "./format.js";
+import { el } from "./dom.js";
 
 export const STATUS_TEXT = {
   running: "running",
@@ -15,12 +16,6 @@ export const STATUS_TEXT = {
 };
 
 const $ = (selector, root) => root.querySelector(selector);
-
-function el(tag, className) {
-  const node = document.createElement(tag);
-  node.className = className;
-  return node;
-}
 
 /** A WebSocket or HTTP error `detail` as a list of {loc, msg}. */
 export function normalizeDetail(detail) {

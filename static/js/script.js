@@ -4,7 +4,8 @@
 // Hooks: data-testid copy-pytorch (the button), script-dialog, script-code, script-status,
 // script-error, script-download, script-close.
 
-import { el, errorText, postText } from "./helpers.js";
+import { errorText, postText } from "./api.js";
+import { el } from "./dom.js";
 import { runRequest } from "./state.js";
 
 export class ScriptExport {
