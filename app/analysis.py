@@ -46,9 +46,9 @@ import torch
 
 from .calculus import gradient_and_hessian
 from .engine import Frame, RunConfig, Status
-from .models import ModelSurface
-from .network import NetworkSurface
-from .surfaces import Surface
+from .landscapes.models import ModelSurface
+from .landscapes.network import NetworkSurface
+from .landscapes.surfaces import Surface
 
 OVERSHOOT_RATIO = 0.01
 OSCILLATION_STEPS = 4

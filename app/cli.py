@@ -46,7 +46,7 @@ def _stopped(signum: int, frame: FrameType | None) -> None:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from .server import uvicorn_options
+    from .web.server import uvicorn_options
 
     level = args.log_level.upper()
     # The app reads its settings from the environment, in this process and in every worker.
@@ -117,10 +117,21 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _surfaces(args: argparse.Namespace) -> int:
-    from .surfaces import SURFACES
+    from .landscapes.surfaces import SURFACES
 
     for s in SURFACES.values():
         print(f"{s.name:16} {s.formula}")
+    return 0
+
+
+def _settings(args: argparse.Namespace) -> int:
+    """Every setting: its environment variable, its value here (default or set) and meaning."""
+    current = Settings()
+    for name, field in Settings.model_fields.items():
+        value = getattr(current, name)
+        print(f"LOSSLAB_{name.upper()}={json.dumps(value)}")
+        text = " ".join((field.description or "").split())
+        print(f"    {text}" if text else "")
     return 0
 
 
@@ -187,6 +198,9 @@ def parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_run)
 
     commands.add_parser("surfaces", help="list the surfaces").set_defaults(handler=_surfaces)
+    commands.add_parser(
+        "settings", help="list every LOSSLAB_ setting, its value here and what it bounds"
+    ).set_defaults(handler=_settings)
     commands.add_parser(
         "optimizers", help="list the optimizers and their torch defaults"
     ).set_defaults(handler=_optimizers)

@@ -12,10 +12,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="LOSSLAB_")
+    # The docstring under each field is its description: `losslab settings` prints them.
+    model_config = SettingsConfigDict(env_prefix="LOSSLAB_", use_attribute_docstrings=True)
 
     host: str = "127.0.0.1"
+    """The default of `losslab serve --host`."""
     port: int = 8000
+    """The default of `losslab serve --port`."""
 
     max_steps: int = 10_000
     """The most optimizer steps one run may ask for."""
@@ -81,6 +84,7 @@ class Settings(BaseSettings):
     cors_origins: list[str] = []
     """Origins allowed to call the API from a browser; none by default."""
     log_level: str = "info"
+    """Logging level; also `losslab serve --log-level`. `info` logs one line per request."""
 
 
 @lru_cache

@@ -1,4 +1,10 @@
-"""The only place that steps torch optimizers: a validated config in, an iterator of frames out.
+"""Single runs of torch optimizers: a validated config in, an iterator of frames out.
+
+Three other places step torch optimizers, each for a reason of its own: batched_optim.py
+steps a whole grid of runs as one tensor (maps and sweeps, pinned to this module's runs by
+tests), network.py trains every weight of the MLP (not a 2D point), and script.py writes the
+standalone script a run is exported as. Everything that moves a 2D point one run at a time
+comes here.
 
 Each step is the plain torch loop `zero_grad(); loss.backward(); step()` on one leaf tensor,
 so a trajectory is exactly what that loop produces. Frame k is the state after k steps: the
@@ -35,7 +41,7 @@ import torch
 
 from .config import get_settings
 from .errors import InvalidInput
-from .models import ModelSurface
+from .landscapes.surfaces import Surface, get_surface
 from .optimizers import (
     TORCH_ERRORS,
     OptimizerSpec,
@@ -43,7 +49,6 @@ from .optimizers import (
     get_optimizer,
 )
 from .schedulers import SchedulerConfig, SchedulerError
-from .surfaces import Surface, get_surface
 
 Status = Literal["converged", "diverged", "max_steps"]
 DType = Literal["float32", "float64"]
@@ -289,9 +294,9 @@ class _Run:
         if config.noise is not None:
             self.noise = torch.Generator().manual_seed(config.noise.seed)
         self.true_grad: list[float] | None = None
-        surface = config.surface
-        self.model = surface if isinstance(surface, ModelSurface) else None
-        self.batches = None if self.model is None else self.model.batches(config.torch_dtype)
+        # A surface made of data gives every step its batch (a DataLoader's, or all of it).
+        self.surface = config.surface
+        self.batches = self.surface.batches(config.torch_dtype)
         self.batch: tuple[torch.Tensor, torch.Tensor, int] | None = None
 
     @property
@@ -299,28 +304,28 @@ class _Run:
         return self.param if self.param.dim() == 1 else self.param.reshape(2)
 
     def next_batch(self) -> None:
-        """Draw the data the next step trains on (models only): one batch per step."""
+        """Draw the data the next step trains on (surfaces of data only): one per step."""
         if self.batches is not None:
             self.batch = next(self.batches)
 
     def objective(self) -> torch.Tensor:
-        """What the optimizer follows: the surface, or a model's loss on the current batch."""
-        if self.model is None:
-            return self.config.surface.fn(self.point)
+        """What the optimizer follows: the surface, or its loss on the current batch."""
+        if self.batches is None:
+            return self.surface.fn(self.point)
         if self.batch is None:
             self.next_batch()
         assert self.batch is not None
         x, y, _ = self.batch
-        return self.model.batch_loss(self.point, x, y)
+        return self.surface.batch_loss(self.point, x, y)
 
-    def model_fields(self) -> dict[str, Any]:
-        """Frame fields of a model run: the full-data loss, the batch's, epoch, full gradient."""
-        assert self.model is not None and self.batch is not None
+    def data_fields(self) -> dict[str, Any]:
+        """Frame fields of a run on data: the full-data loss, the epoch, the full gradient."""
+        assert self.batch is not None
         point = self.point.detach().requires_grad_()
-        full = self.model.fn(point)
+        full = self.surface.fn(point)
         (grad,) = torch.autograd.grad(full, point)
         fields: dict[str, Any] = {"loss": full.item(), "epoch": self.batch[2]}
-        if self.model.batch_size is not None:
+        if self.surface.mini_batched:
             fields["true_grad"] = grad.tolist()
         return fields
 
@@ -399,9 +404,9 @@ class Trajectory:
             frame = _frame(step, run.param, loss, run.optimizer)
             if frame is not None and run.true_grad is not None:
                 frame["true_grad"] = run.true_grad
-            if frame is not None and run.model is not None:
+            if frame is not None and run.batches is not None:
                 frame["batch_loss"] = frame["loss"]
-                frame.update(run.model_fields())  # type: ignore[typeddict-item]
+                frame.update(run.data_fields())  # type: ignore[typeddict-item]
                 if not math.isfinite(frame["loss"]):
                     frame = None
             if frame is None:

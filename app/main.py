@@ -15,13 +15,13 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES
 
 from . import engine
-from .binary import BINARY_TYPES
 from .config import Settings, get_settings
-from .jobs import JobPool
-from .middleware import BodySizeLimit, RequestLog, SecurityHeaders
-from .routes import api, docs, health, maps, network, pages, stream, sweeps
-from .routes.errors import install_error_handlers
-from .runqueue import RunQueue
+from .web.binary import BINARY_TYPES
+from .web.jobs import JobPool
+from .web.middleware import BodySizeLimit, RequestLog, SecurityHeaders
+from .web.routes import api, docs, health, maps, network, pages, stream, sweeps
+from .web.routes.errors import install_error_handlers
+from .web.runqueue import RunQueue
 
 UNCOMPRESSED = (*DEFAULT_EXCLUDED_CONTENT_TYPES, *BINARY_TYPES)
 DESCRIPTION = """Real `torch.optim` optimizers stepping over 2D loss surfaces, frame by frame.

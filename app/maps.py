@@ -21,7 +21,7 @@ one torch.optim parameter group per cell, within `Settings.max_map_fallback_cell
 `Settings` it is given as `limits` (app/config.py). Every path gives
 each cell the trajectory of its single run, bit for bit (tests/test_maps.py).
 
-A model's landscape (app/models.py) is mapped with full-batch steps on its full-data loss
+A model's landscape (app/landscapes/models.py) is mapped with full-batch steps on its full-data loss
 `fn`; the engine computes the same loss as torch.nn does, so those cells agree with single
 runs to rounding (~1e-7) rather than bit for bit. Mini-batch runs are not mapped.
 
@@ -61,10 +61,10 @@ from .config import Settings, get_settings
 from .engine import RunConfig
 from .errors import InvalidInput
 from .hyperparameters import Hyperparameter
-from .models import ModelSurface
-from .network import NetworkSurface
+from .landscapes.models import ModelSurface
+from .landscapes.network import NetworkSurface
+from .landscapes.surfaces import Surface
 from .optimizers import OPTIMIZERS, HyperparameterError, OptimizerSpec
-from .surfaces import Surface
 
 PROGRESS_EVERY = 10
 # What one cell costs per step on one core, measured on the development machine (a batched

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .surfaces import FOUR_WELLS_ESCAPE_LR
+from .landscapes.surfaces import FOUR_WELLS_ESCAPE_LR
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ import torch
 from fastapi.testclient import TestClient
 
 from app import engine
+from app.landscapes.surfaces import get_surface
 from app.main import create_app
-from app.surfaces import get_surface
 
 CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("rosenbrock", "SGD", {"lr": 1e-4}),

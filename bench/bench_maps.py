@@ -34,10 +34,11 @@ import httpx
 import torch
 from served import served
 
-from app import binary, maps
+from app import maps
+from app.landscapes.surfaces import get_surface
 from app.maps import Axis
 from app.optimizers import get_optimizer
-from app.surfaces import get_surface
+from app.web import binary
 
 RESOLUTION, STEPS = 200, 500
 HIMMELBLAU = get_surface("himmelblau")

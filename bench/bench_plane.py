@@ -1,4 +1,5 @@
-"""What a network loss plane costs (app/network.py), against bare torch loops in one process.
+"""What a network loss plane costs (app/landscapes/network.py), against bare torch loops in one
+process.
 
     python bench/bench_plane.py [--threads 1] [--repeats 5] [--dataset moons]
 
@@ -26,7 +27,8 @@ import torch
 from torch import nn
 from torch.nn.utils import vector_to_parameters
 
-from app import engine, network
+from app import engine
+from app.landscapes import network
 from app.optimizers import get_optimizer
 
 GRID = 100

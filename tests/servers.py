@@ -25,7 +25,7 @@ from fastapi import FastAPI
 
 from app.config import Settings, get_settings
 from app.main import create_app
-from app.server import uvicorn_options
+from app.web.server import uvicorn_options
 
 LOSSLAB = Path(sys.executable).with_name("losslab")
 

@@ -19,11 +19,11 @@ from app.analysis import (
     predicted_contraction,
     stability_rule,
 )
-from app.formula import formula_surface
-from app.models import model_surface
-from app.network import plane_surface
+from app.landscapes.formula import formula_surface
+from app.landscapes.models import model_surface
+from app.landscapes.network import plane_surface
+from app.landscapes.surfaces import FOUR_WELLS_ESCAPE_LR, get_surface
 from app.presets import PRESETS
-from app.surfaces import FOUR_WELLS_ESCAPE_LR, get_surface
 from tests.conftest import strict_json
 
 LAMBDA_MAX, LAMBDA_MIN = 25.0, 1.0  # elliptic: 0.5·(x² + 25·y²)

@@ -10,8 +10,8 @@ import torch
 from fastapi.testclient import TestClient
 
 from app.config import Settings
+from app.landscapes.surfaces import SURFACES
 from app.optimizers import OPTIMIZERS
-from app.surfaces import SURFACES
 from tests.conftest import strict_json
 
 REFERENCE = {

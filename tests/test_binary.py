@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from app import binary
 from app.config import Settings
+from app.web import binary
 from tests.servers import make_app
 
 BINARY = {"accept": binary.BINARY}

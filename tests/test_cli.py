@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from app import cli
+from app.config import Settings
 from tests.servers import LOSSLAB
 
 # The command line
@@ -108,3 +109,15 @@ def test_the_installed_package_is_losslab_not_app(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["losslab", "losslab.engine", "None"]
+
+
+def test_settings_lists_every_variable_with_its_meaning(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOSSLAB_MAX_STEPS", "2000")
+    assert cli.main(["settings"]) == 0
+    out = capsys.readouterr().out
+    assert "LOSSLAB_MAX_STEPS=2000\n    The most optimizer steps one run may ask for." in out
+    names = re.findall(r"^LOSSLAB_(\w+)=", out, re.M)
+    assert [name.lower() for name in names] == list(Settings.model_fields)
+    assert all(field.description for field in Settings.model_fields.values())

@@ -9,8 +9,8 @@ import torch
 
 from app import engine
 from app.engine import InvalidRun, Trajectory, make_config
+from app.landscapes.surfaces import FOUR_WELLS_ESCAPE_LR, UnknownSurface, get_surface
 from app.optimizers import HyperparameterError, UnknownOptimizer
-from app.surfaces import FOUR_WELLS_ESCAPE_LR, UnknownSurface, get_surface
 
 
 def plain_torch_loop(

@@ -182,7 +182,7 @@ def test_a_torch_error_mid_run_reaches_the_websocket_client(
     def torch_fails(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("element 0 of tensors does not require grad")
 
-    monkeypatch.setattr("app.routes.stream.done_payload", torch_fails)
+    monkeypatch.setattr("app.web.routes.stream.done_payload", torch_fails)
 
     async def session() -> dict[str, Any]:
         async with connect(ws_url(url)) as ws:

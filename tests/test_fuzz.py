@@ -22,9 +22,10 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from app.config import Settings
 from app.hyperparameters import Hyperparameter
+from app.landscapes.surfaces import SURFACES
 from app.optimizers import OPTIMIZERS
 from app.schedulers import SCHEDULERS
-from app.schemas import (
+from app.web.schemas import (
     MAP_EVENT,
     SSE_EVENT,
     BasinMapRequest,
@@ -32,7 +33,6 @@ from app.schemas import (
     HyperparameterMapRequest,
     RunRequest,
 )
-from app.surfaces import SURFACES
 from tests.servers import make_app, serve_in_thread
 
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))

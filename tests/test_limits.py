@@ -28,10 +28,10 @@ from websockets.typing import Origin
 
 from app import engine
 from app.config import Settings
-from app.formula import formula_surface
-from app.jobs import Busy, Job, JobPool
-from app.runqueue import QueueTimeout, RunQueue
-from app.server import BoundedWebSocketProtocol, TimedHttpProtocol
+from app.landscapes.formula import formula_surface
+from app.web.jobs import Busy, Job, JobPool
+from app.web.runqueue import QueueTimeout, RunQueue
+from app.web.server import BoundedWebSocketProtocol, TimedHttpProtocol
 from tests.servers import (
     LOSSLAB,
     ThreadServer,

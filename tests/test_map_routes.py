@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from app.jobs import JobPool
+from app.web.jobs import JobPool
 from tests.conftest import strict_json
 
 

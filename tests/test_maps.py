@@ -18,10 +18,10 @@ from torch import Tensor
 from app import batched_optim, engine, maps
 from app.config import Settings
 from app.errors import InvalidInput
+from app.landscapes.models import model_surface
+from app.landscapes.surfaces import Surface, get_surface
 from app.maps import DIVERGED, UNDECIDED, Axis, BasinMap, CellGrid, HyperparameterMap, MapCancelled
-from app.models import model_surface
 from app.optimizers import get_optimizer
-from app.surfaces import Surface, get_surface
 
 SAMPLES = 20
 

@@ -146,7 +146,7 @@ def test_a_failure_inside_a_stream_is_reported_without_details(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise ValueError(SECRET)
 
-    monkeypatch.setattr("app.routes.stream.done_payload", broken)
+    monkeypatch.setattr("app.web.routes.stream.done_payload", broken)
     client = make_client()
     text = client.post("/api/runs/stream", json=REFERENCE).text
     assert "event: error" in text

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from app.models import model_surface
+from app.landscapes.models import model_surface
 from tests.conftest import strict_json
 
 

@@ -13,7 +13,7 @@ from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
 from app import engine
 from app.errors import InvalidInput
-from app.network import (
+from app.landscapes.network import (
     DATASETS,
     NetworkSurface,
     NetworkTraining,

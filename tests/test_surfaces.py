@@ -8,14 +8,14 @@ from torch import Tensor
 
 from app.calculus import suggested_lr
 from app.errors import InvalidInput
-from app.service import surfaces_out
-from app.surfaces import (
+from app.landscapes.surfaces import (
     FOUR_WELLS_ESCAPE_LR,
     SURFACES,
     Surface,
     UnknownSurface,
     get_surface,
 )
+from app.web.service import surfaces_out
 
 ALL = list(SURFACES.values())
 NAMES = list(SURFACES)

@@ -15,13 +15,14 @@ import pytest
 import torch
 from fastapi.testclient import TestClient
 
-from app import binary, engine, maps, sweeps
+from app import engine, maps, sweeps
 from app.config import Settings
 from app.errors import InvalidInput
+from app.landscapes.models import model_surface
+from app.landscapes.surfaces import Surface, get_surface
 from app.maps import Axis
-from app.models import model_surface
 from app.optimizers import get_optimizer
-from app.surfaces import Surface, get_surface
+from app.web import binary
 
 
 @pytest.fixture(autouse=True, scope="module")

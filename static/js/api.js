@@ -89,7 +89,7 @@ export function errorText(error, { withField = false } = {}) {
 }
 
 /**
- * The first payload, inlined into the page by the server (app/routes/pages.py) so the page
+ * The first payload, inlined into the page by the server (app/web/routes/pages.py) so the page
  * needs no round trip to boot: data blocks, never executed. Each part is handed out once;
  * later calls, and a page without the blocks, fetch as usual.
  */

@@ -91,13 +91,25 @@ class Extras {
     const state = app.state;
     const activate = (answer, patch) => this.activate(answer, patch);
     this.select = document.querySelector('[data-testid="surface-select"]');
-    this.knobs = new Knobs(app, document.querySelector(".sidebar"));
-    this.formula = new FormulaPanel(app, document.querySelector("[data-formula-section]"), {
+    // What the features may use of the page, and nothing else.
+    const host = {
+      state,
+      specs: app.specs,
+      colors: app.colors,
+      surfaces: app.surfaces,
+      redraw: () => app.schedule(),
+      refresh: () => app.syncFields(),
+      closeMaps: () => app.hparams.setOpen(false),
+    };
+    this.knobs = new Knobs(host, document.querySelector(".sidebar"));
+    this.formula = new FormulaPanel(host, document.querySelector("[data-formula-section]"), {
       activate,
     });
-    this.models = new ModelPanel(app, document.querySelector("[data-model-section]"), { activate });
-    this.script = new ScriptExport(app, document.querySelector('[data-testid="copy-pytorch"]'));
-    this.network = new NetworkPanel(app);
+    this.models = new ModelPanel(host, document.querySelector("[data-model-section]"), {
+      activate,
+    });
+    this.script = new ScriptExport(host, document.querySelector('[data-testid="copy-pytorch"]'));
+    this.network = new NetworkPanel(host);
     app.charts.setLossView((vm) => lossView(vm, state.lossPerEpoch));
 
     const own = document.createElement("optgroup");

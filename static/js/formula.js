@@ -55,9 +55,10 @@ export function formulaFromParams(params) {
 
 export class FormulaPanel {
   /** `activate(answer, patch)` registers a fetched surface with the page and switches to it. */
-  constructor(app, root, { activate }) {
-    this.app = app;
-    this.state = app.state;
+  /** `host`: the page's narrow host (extras.js). */
+  constructor(host, root, { activate }) {
+    this.host = host;
+    this.state = host.state;
     this.activate = activate;
     this.busy = null;
     const q = (id) => root.querySelector(`[data-testid="${id}"]`);

@@ -20,6 +20,7 @@ import { exact, fmt, roundSig } from "./format.js";
 import { withAlpha } from "./plots.js";
 import { decodeLinkText, readNumber } from "./helpers.js";
 import { runRequest } from "./state.js";
+import { decodeValue, encodeValue } from "./codec.js";
 import { limits } from "./limits.js";
 
 /** Scheduler specs by name, filled by loadSchedulers() before the page's state is decoded. */
@@ -50,34 +51,6 @@ function schedulerDefaults(spec) {
 
 // ---- request and URL --------------------------------------------------------------------
 
-function encodeAtom(value) {
-  if (value === null || value === undefined) return "none";
-  if (typeof value === "boolean") return value ? "1" : "0";
-  if (Array.isArray(value)) return value.map(encodeAtom).join("/");
-  if (typeof value === "number") return String(value);
-  return encodeURIComponent(String(value));
-}
-
-function decodeParam(hp, text) {
-  if (text === "none") return hp.nullable || hp.default === null ? null : clone(hp.default);
-  switch (hp.type) {
-    case "bool":
-      return text === "1" || text === "true";
-    case "choice": {
-      const value = decodeLinkText(text, `s.${hp.name}=${text}`);
-      return value !== null && (hp.choices || []).includes(value) ? value : clone(hp.default);
-    }
-    case "int_list": {
-      const values = text.split("/").map(Number);
-      return values.length && values.every(Number.isInteger) ? values : clone(hp.default);
-    }
-    default: {
-      const value = Number(text);
-      return text !== "" && Number.isFinite(value) ? value : clone(hp.default);
-    }
-  }
-}
-
 function positive(text) {
   const value = Number(text);
   return text !== "" && Number.isFinite(value) && value > 0 ? value : null;
@@ -104,7 +77,7 @@ export const knobsCodec = {
       for (const hp of spec.hyperparameters) {
         const value = scheduler.params[hp.name];
         if (value !== undefined && JSON.stringify(value) !== JSON.stringify(hp.default)) {
-          fields.push(`s.${hp.name}=${encodeAtom(value)}`);
+          fields.push(`s.${hp.name}=${encodeValue(value)}`);
         }
       }
       if (scheduler.warmup && scheduler.warmup.steps > 0) {
@@ -126,7 +99,7 @@ export const knobsCodec = {
     } else if (name.startsWith("s.")) {
       const spec = run.scheduler && SCHEDULERS.get(run.scheduler.name);
       const hp = spec && spec.hyperparameters.find((h) => h.name === name.slice(2));
-      if (hp) run.scheduler.params[hp.name] = decodeParam(hp, text);
+      if (hp) run.scheduler.params[hp.name] = decodeValue(hp, text, `${name}=${text}`);
     } else if (name === "warmup" && run.scheduler) {
       const [steps, factor] = text.split("/").map(Number);
       if (Number.isInteger(steps) && steps > 0) {
@@ -221,10 +194,10 @@ function renameHooks(root) {
 const $ = (root, testid) => root.querySelector(`[data-testid="${testid}"]`);
 
 export class Knobs {
-  /** `app`: the page (state, slots, colors, schedule()); `root`: the sidebar. */
-  constructor(app, root) {
-    this.app = app;
-    this.state = app.state;
+  /** `host`: the page's narrow host (extras.js); `root`: the sidebar. */
+  constructor(host, root) {
+    this.host = host;
+    this.state = host.state;
     this.ensembles = new Map();
     this.ensembleTimer = 0;
     this.ensembleVersion = 0;
@@ -709,7 +682,7 @@ export class Knobs {
   ensembleChanged() {
     this.ensembleVersion += 1;
     this.renderEnsembleStatus();
-    this.app.schedule();
+    this.host.redraw();
   }
 
   renderEnsembleStatus() {

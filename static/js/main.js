@@ -14,9 +14,11 @@ import { Presets } from "./presets.js";
 import { extras, prepareExtras } from "./extras.js";
 import { PALETTE, plotlyReady } from "./plots.js";
 import { takeUnreadable } from "./helpers.js";
-import { ARROW_SHARE, arrowsAt, sampleGrid } from "./scale.js";
-import { RunList, STATUS_TEXT, normalizeDetail, reasonText, runNames } from "./runlist.js";
+import { sampleGrid } from "./scale.js";
+import { RunList, STATUS_TEXT, normalizeDetail, reasonText } from "./runlist.js";
 import { Playback } from "./playback.js";
+import { LinkWriter } from "./link.js";
+import { RunNamer, frameAt, runViews, scaledArrows } from "./viewmodel.js";
 import { limits, setLimits } from "./limits.js";
 import { FitPanel, fitData } from "./fit.js";
 import { RunSlot } from "./runs.js";
@@ -108,8 +110,6 @@ class App {
     this.uiDirty = true;
     this.listDirty = true;
     this.announced = new Map();
-    this.urlTimer = 0;
-    this.urlWrites = [];
     this.ready = false;
     /** "waiting" for Plotly.js, then "first" (the landscape draws alone), then "all". */
     this.plots = window.Plotly ? "first" : "waiting";
@@ -117,6 +117,11 @@ class App {
 
     extras.register(this);
     this.state = new AppState(this.initialState());
+    this.namer = new RunNamer(this.specs, (run) => extras.summary(run));
+    this.link = new LinkWriter(
+      () => encodeState(this.state, this.specs),
+      () => this.live.held !== null,
+    );
     this.noticeLink(takeUnreadable());
     this.runList = new RunList(dom.runsList, this.specs);
     this.playback = new Playback(this.state, () => this.endStep());
@@ -201,7 +206,7 @@ class App {
     this.state.addEventListener("change", (event) => this.changed(event.detail.keys));
     this.loadSurface();
     this.presets.load();
-    this.writeUrl();
+    this.link.write();
     this.schedule();
     if (this.plots === "waiting") {
       plotlyReady.then(
@@ -310,7 +315,7 @@ class App {
     this.syncFields();
     // While playing, the playhead moves every frame: the link catches up when it stops.
     const playback = ["playhead", "playing", "speed"];
-    if (!this.state.playing || [...keys].some((key) => !playback.includes(key))) this.saveUrl();
+    if (!this.state.playing || [...keys].some((key) => !playback.includes(key))) this.link.save();
     this.schedule();
   }
 
@@ -610,7 +615,7 @@ class App {
   }
 
   async copyLink(button) {
-    this.writeUrl();
+    this.link.write();
     const ok = await copyText(location.href);
     const label = $("[data-label]", button);
     label.textContent = ok ? "Copied" : "Copy failed";
@@ -630,41 +635,6 @@ class App {
     const base = `losslab-${this.state.surface}-${run.optimizer}-run${index}`;
     if (format === "csv") download(`${base}.csv`, framesToCSV(slot.frames), "text/csv");
     else download(`${base}.json`, runToJSON(slot), "application/json");
-  }
-
-  // ---- URL ----------------------------------------------------------------------------
-
-  writeUrl() {
-    const query = encodeState(this.state, this.specs);
-    if (query !== location.search) {
-      history.replaceState(null, "", `${location.pathname}${query}${location.hash}`);
-    }
-  }
-
-  /**
-   * replaceState on every change, at once while under half of the browser's budget
-   * (Chrome drops calls beyond 200 in 10 s); a long slider drag falls back to a trailing
-   * write every 100 ms.
-   */
-  saveUrl() {
-    // A slider in live drag writes once it rests (replaceState takes ~2 ms, a frame's eighth).
-    if (this.live.held !== null) {
-      clearTimeout(this.urlTimer);
-      this.urlTimer = setTimeout(() => this.saveUrl(), 100);
-      return;
-    }
-    const now = performance.now();
-    this.urlWrites = this.urlWrites.filter((t) => now - t < 10000);
-    clearTimeout(this.urlTimer);
-    if (this.urlWrites.length < 100) {
-      this.urlWrites.push(now);
-      this.writeUrl();
-    } else {
-      this.urlTimer = setTimeout(() => {
-        this.urlWrites.shift();
-        this.saveUrl();
-      }, 100);
-    }
   }
 
   // ---- the frame loop -----------------------------------------------------------------
@@ -714,51 +684,14 @@ class App {
     const state = this.state;
     const end = this.endStep();
     const playhead = state.playhead === null ? end : Math.min(state.playhead, end);
-    // Names follow the settings, but not while a slider is held or its preview stands in: a
-    // name that changed with every input event would redraw every plot from scratch (the
-    // live preview is one path); they change with the exact run's redraw.
     const sliding =
       this.live.held !== null || [...this.slots.values()].some((slot) => slot.preview);
-    const held = sliding && this.names && this.names.length === state.runs.length;
-    const names = held ? this.names : runNames(state.runs, this.specs, (run) => extras.summary(run));
-    this.names = names;
-    const runs = state.runs.map((run, index) => {
-      const slot = this.slots.get(run.id);
-      const preview = slot.preview;
-      const columns = preview ? preview.columns : slot.columns();
-      const last = Math.max(0, columns.x.length - 1);
-      return {
-        id: run.id,
-        index,
-        preview,
-        label: `${index + 1} · ${names[index]}`,
-        color: this.colors.get(run.id),
-        selected: run.id === state.selected,
-        hidden: state.hidden.includes(run.id),
-        columns,
-        head: state.playhead === null ? last : Math.min(playhead, last),
-        steps: slot.config ? slot.config.steps : state.steps,
-        status: slot.status,
-        version: slot.version,
-        slot,
-      };
-    });
+    const names = this.namer.current(state.runs, sliding);
+    const runs = runViews({ state, slots: this.slots, colors: this.colors, names, playhead });
     const selected = runs.find((run) => run.selected) || runs[0];
     const frame = selected && frameAt(selected);
-    const arrows = arrowsAt(frame);
     const width = this.surface.domain.x[1] - this.surface.domain.x[0];
-    // One scale for the whole run, set by its largest gradient: arrows shrink as the
-    // gradient vanishes (a converged run shows almost none), so lengths compare honestly
-    // across steps. An arrow longer than the domain is cut there, and says so.
-    let largest = 0;
-    for (const g of selected ? selected.columns.gnorm : []) if (g > largest) largest = g;
-    if (!(largest > 0)) largest = Math.max(0, ...arrows.map((a) => a.mag));
-    const factor = largest > 0 ? (ARROW_SHARE * width) / largest : 0;
-    for (const arrow of arrows) {
-      const cut = Math.min(1, arrow.mag * factor > width ? width / (arrow.mag * factor) : 1);
-      arrow.clipped = cut < 1;
-      arrow.shown = [arrow.vec[0] * factor * cut, arrow.vec[1] * factor * cut];
-    }
+    const { arrows, factor } = scaledArrows(selected, frame, width);
     const basins = this.basins.landscapeLayer();
     const events = this.phenomena.landscapeLayer(runs);
     const knobs = extras.view(runs);
@@ -1072,16 +1005,6 @@ class App {
       document.body.dataset.ready = "true";
     }
   }
-}
-
-/** The frame at a run view's head: its run's, or a preview's (no gradient vector, no state). */
-function frameAt(run) {
-  if (!run.preview) return run.slot.frames[run.head];
-  const c = run.columns;
-  const k = run.head;
-  if (k >= c.x.length) return undefined;
-  const frame = { step: k, x: c.x[k], y: c.y[k], loss: c.loss[k], lr: c.lr[k] };
-  return { ...frame, gnorm: c.gnorm[k], grad: null };
 }
 
 async function boot() {

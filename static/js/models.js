@@ -244,9 +244,10 @@ function samplesOf(surface, dataset) {
 }
 
 export class ModelPanel {
-  constructor(app, root, { activate }) {
-    this.app = app;
-    this.state = app.state;
+  /** `host`: the page's narrow host (extras.js). */
+  constructor(host, root, { activate }) {
+    this.host = host;
+    this.state = host.state;
     this.activate = activate;
     this.ticket = null;
     this.describeTimer = 0;
@@ -349,7 +350,7 @@ export class ModelPanel {
   }
 
   get samples() {
-    return samplesOf(this.app.surfaces.get(MODEL), this.config.dataset);
+    return samplesOf(this.host.surfaces.get(MODEL), this.config.dataset);
   }
 
   miniSize(size) {
@@ -404,10 +405,10 @@ export class ModelPanel {
     try {
       const answer = await fetchModel(config, 2);
       if (JSON.stringify(this.state.model) !== JSON.stringify(config)) return;
-      const old = this.app.surfaces.get(MODEL);
+      const old = this.host.surfaces.get(MODEL);
       if (old)
-        this.app.surfaces.set(MODEL, { ...answer.surface, minima: old.minima, domain: old.domain });
-      this.app.syncFields();
+        this.host.surfaces.set(MODEL, { ...answer.surface, minima: old.minima, domain: old.domain });
+      this.host.refresh();
     } catch {
       // The description is a nicety; the run itself reports its own errors.
     }
@@ -500,7 +501,7 @@ export class ModelPanel {
     if (document.activeElement !== d.seed) d.seed.value = String(config.seed);
     d.directionsRow.hidden = config.model !== "mlp_plane";
     d.directions.value = config.directions || "random";
-    const surface = this.app.surfaces.get(MODEL);
+    const surface = this.host.surfaces.get(MODEL);
     const note = surface && surface.note;
     d.note.textContent = note || "";
     d.note.hidden = !note;

@@ -97,9 +97,10 @@ export const networkCodec = {
 };
 
 export class NetworkPanel {
-  constructor(app) {
-    this.app = app;
-    this.state = app.state;
+  /** `host`: the page's narrow host (extras.js). */
+  constructor(host) {
+    this.host = host;
+    this.state = host.state;
     const q = (id) => document.querySelector(`[data-testid="${id}"]`);
     this.panel = document.querySelector("[data-network-panel]");
     this.chip = q("network-train-open");
@@ -214,7 +215,7 @@ export class NetworkPanel {
 
   setOpen(open) {
     const hadFocus = this.panel.contains(document.activeElement);
-    if (open && !this.hmapPanel.hidden) this.app.hparams.setOpen(false);
+    if (open && !this.hmapPanel.hidden) this.host.closeMaps();
     this.update({ open });
     if (open) {
       this.dom.train.focus();
@@ -251,7 +252,7 @@ export class NetworkPanel {
       return;
     }
     const request = this.request();
-    const color = this.app.colors.get(run.id) || PALETTE[0];
+    const color = this.host.colors.get(run.id) || PALETTE[0];
     this.training = true;
     this.error = "";
     this.render();
@@ -301,7 +302,7 @@ export class NetworkPanel {
     const run = state.selectedRun;
     if (run) {
       const index = state.runs.indexOf(run) + 1;
-      const spec = this.app.specs.get(run.optimizer);
+      const spec = this.host.specs.get(run.optimizer);
       const without = leftOut(runRequest(state, run));
       d.subtitle.textContent =
         `Trains all ${WEIGHTS} weights with ${run.optimizer} ` +

@@ -9,8 +9,9 @@ import { el } from "./dom.js";
 import { runRequest } from "./state.js";
 
 export class ScriptExport {
-  constructor(app, button) {
-    this.app = app;
+  /** `host`: the page's narrow host (extras.js). */
+  constructor(host, button) {
+    this.host = host;
     this.button = button;
     this.url = "";
     this.build();
@@ -60,7 +61,7 @@ export class ScriptExport {
   }
 
   async open() {
-    const state = this.app.state;
+    const state = this.host.state;
     const run = state.selectedRun;
     if (!run) return;
     const index = state.runs.indexOf(run) + 1;

@@ -15,6 +15,7 @@
 // ...): knobs.js, formula.js and models.js document theirs.
 
 import { decodeLinkText } from "./helpers.js";
+import { decodeValue, encodeValue } from "./codec.js";
 import { limits } from "./limits.js";
 
 /** The page's own limit: one palette colour per run. */
@@ -119,45 +120,6 @@ export function defaults(spec) {
 
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
-function encodeAtom(value) {
-  if (value === null || value === undefined) return "none";
-  if (typeof value === "boolean") return value ? "1" : "0";
-  if (typeof value === "number") return String(value);
-  return encodeURIComponent(String(value));
-}
-
-function encodeValue(hp, value) {
-  if (hp.type === "pair" && Array.isArray(value)) return value.map(encodeAtom).join("/");
-  return encodeAtom(value);
-}
-
-function decodeNumber(text, fallback) {
-  if (text === "none") return null;
-  const value = Number(text);
-  return text !== "" && Number.isFinite(value) ? value : fallback;
-}
-
-function decodeValue(hp, text) {
-  switch (hp.type) {
-    case "bool":
-      return text === "1" || text === "true";
-    case "pair": {
-      const parts = text.split("/");
-      if (parts.length !== 2) return structuredClone(hp.default);
-      return parts.map((part, i) => decodeNumber(part, hp.default ? hp.default[i] : 0));
-    }
-    case "choice": {
-      if (text === "none") return (hp.choices || []).includes(null) ? null : hp.default;
-      const value = decodeLinkText(text, `${hp.name}=${text}`);
-      return value !== null && (hp.choices || []).includes(value) ? value : hp.default;
-    }
-    default: {
-      const value = decodeNumber(text, hp.default);
-      return value === null && !hp.nullable ? hp.default : value;
-    }
-  }
-}
-
 export function encodeState(state, specs) {
   const parts = [
     `surface=${encodeURIComponent(state.surface)}`,
@@ -179,7 +141,7 @@ export function encodeState(state, specs) {
     for (const hp of spec ? spec.hyperparameters : []) {
       const value = run.hyperparameters[hp.name];
       if (value !== undefined && !same(value, hp.default)) {
-        fields.push(`${hp.name}=${encodeValue(hp, value)}`);
+        fields.push(`${hp.name}=${encodeValue(value)}`);
       }
     }
     for (const extension of extensions) {

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import Browser, Page, Request, Route, expect
 
-from app.routes.pages import PLOTLY_JS, STATIC, accepts_gzip, embed_json
+from app.web.routes.pages import PLOTLY_JS, STATIC, accepts_gzip, embed_json
 from tests.browser.test_page import open_page
 
 BOOT_APIS = ("/api/surfaces", "/api/optimizers", "/api/schedulers", "/api/presets")

@@ -23,8 +23,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .calculus import gradient_and_hessian
-from .errors import InvalidInput
+from ..calculus import gradient_and_hessian
+from ..errors import InvalidInput
 from .formula_functions import FUNCTIONS, _tensor
 from .surfaces import Domain, Minimum, Surface
 

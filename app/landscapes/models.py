@@ -21,8 +21,8 @@ from torch import Tensor
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
-from .calculus import gradient_and_hessian
-from .errors import InvalidInput
+from ..calculus import gradient_and_hessian
+from ..errors import InvalidInput
 from .surfaces import Domain, Minimum, Surface
 
 ModelName = Literal["linear_regression", "logistic_regression"]
@@ -143,6 +143,10 @@ class ModelSurface(Surface):
         if self.model == "linear_regression":
             return F.mse_loss(out, y)
         return F.binary_cross_entropy_with_logits(out, y)
+
+    @property
+    def mini_batched(self) -> bool:
+        return self.batch_size is not None
 
     def batches(self, dtype: torch.dtype) -> Iterator[tuple[Tensor, Tensor, int]]:
         """(x, y, epoch) for every step, forever: the whole data set or a seeded DataLoader."""

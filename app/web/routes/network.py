@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from .. import network
+from ...landscapes import network
+from ...optimizers import get_optimizer
 from ..jobs import Job, JobPool, JobTimeout
-from ..optimizers import get_optimizer
 from ..schemas import BUSY, TOO_LONG, NetworkTrainingOut, NetworkTrainRequest
 from .clients import client_id
 from .deps import SettingsDep

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .engine import Status
+from ..engine import Status
 
 FiniteFloat = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 Point = Annotated[list[FiniteFloat], Field(min_length=2, max_length=2)]

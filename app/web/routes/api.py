@@ -11,17 +11,19 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from .. import engine
-from ..config import Settings
-from ..errors import InvalidRequest
+from ... import engine
+from ...config import Settings
+from ...errors import InvalidRequest
+from ...landscapes.models import ModelSurface, parse_csv
+from ...landscapes.network import NetworkSurface
+from ...landscapes.surfaces import SURFACES, Surface, UnknownSurface
+from ...optimizers import OPTIMIZERS
+from ...presets import get_presets
+from ...schedulers import SCHEDULERS
+from ...script import render_script
 from ..jobs import Job, JobTimeout
-from ..models import ModelSurface, parse_csv
-from ..network import NetworkSurface
-from ..optimizers import OPTIMIZERS
-from ..presets import get_presets
 from ..runner import run_whole
 from ..runqueue import RunQueue
-from ..schedulers import SCHEDULERS
 from ..schemas import (
     BUSY,
     TOO_LONG,
@@ -39,7 +41,6 @@ from ..schemas import (
     SchedulerOut,
     SurfaceOut,
 )
-from ..script import render_script
 from ..service import (
     build_config,
     grid_body,
@@ -51,7 +52,6 @@ from ..service import (
     surface_out,
     surfaces_out,
 )
-from ..surfaces import SURFACES, Surface, UnknownSurface
 from .clients import client_id
 from .deps import SettingsDep
 

@@ -20,7 +20,7 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
-from .config import Settings, get_settings
+from ..config import Settings, get_settings
 
 
 class TimedHttpProtocol(HttpToolsProtocol):

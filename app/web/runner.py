@@ -15,8 +15,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 from uuid import uuid4
 
-from .analysis import analyze
-from .engine import Frame, RunCancelled, RunConfig, Trajectory, summarize
+from ..analysis import analyze
+from ..engine import Frame, RunCancelled, RunConfig, Trajectory, summarize
 from .runqueue import RunQueue, Ticket
 
 SLICE_SECONDS = 0.03

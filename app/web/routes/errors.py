@@ -11,8 +11,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic.json_schema import models_json_schema
 
-from ..engine import RunCancelled, RunTimeout
-from ..errors import InvalidInput
+from ...engine import RunCancelled, RunTimeout
+from ...errors import InvalidInput
 from ..jobs import Busy, JobTimeout
 from ..middleware import SecurityHeaders
 from ..runqueue import QueueTimeout

@@ -29,10 +29,10 @@ from torch.nn import functional as F
 from torch.nn.utils import parameters_to_vector, vector_to_parameters
 from torch.utils.data import DataLoader, TensorDataset
 
-from .calculus import gradient_and_hessian
-from .config import Settings, get_settings
-from .errors import InvalidInput
-from .optimizers import TORCH_ERRORS, OptimizerSpec, blame_hyperparameters, get_optimizer
+from ..calculus import gradient_and_hessian
+from ..config import Settings, get_settings
+from ..errors import InvalidInput
+from ..optimizers import TORCH_ERRORS, OptimizerSpec, blame_hyperparameters, get_optimizer
 from .surfaces import Domain, Minimum, Surface
 
 DATASETS = ("moons", "spirals")

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import torch
 from torch import Tensor
 
-from .calculus import gradient_and_hessian
-from .errors import InvalidInput
+from ..calculus import gradient_and_hessian
+from ..errors import InvalidInput
 
 Point = tuple[float, float]
 
@@ -61,6 +61,20 @@ class Surface:
     def loss_at(self, x: float, y: float) -> float:
         with torch.no_grad():
             return float(self.fn(torch.tensor([x, y], dtype=torch.float64)))
+
+    def batches(self, dtype: torch.dtype) -> Iterator[tuple[Tensor, Tensor, int]] | None:
+        """What each step trains on, as (x, y, epoch), for a surface made of data (a model's
+        loss); None for a function, which every step follows itself."""
+        return None
+
+    def batch_loss(self, p: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        """The loss of one batch at `p` (surfaces with `batches` only): what the step follows."""
+        return self.fn(p)
+
+    @property
+    def mini_batched(self) -> bool:
+        """Whether a step's batch is part of the data, so its gradient is not the loss's own."""
+        return False
 
     def grid(
         self, resolution: int, dtype: torch.dtype = torch.float64

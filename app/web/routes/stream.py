@@ -1,6 +1,6 @@
 """Streamed runs: Server-Sent Events and a WebSocket (docs/API.md).
 
-The engine runs one slice of the fair run queue at a time (app/runner.py), so the event loop
+The engine runs one slice of the fair run queue at a time (app/web/runner.py), so the event loop
 stays free and a cancelled or abandoned run costs at most the slice in progress. The first
 batch is frame 0 alone, so the page can draw at once; later batches gather frames for up to
 `SLICE_SECONDS`.
@@ -25,9 +25,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import ValidationError
 
-from ..config import Settings
-from ..engine import Frame, RunCancelled, RunTimeout, Trajectory
-from ..errors import InvalidInput
+from ...config import Settings
+from ...engine import Frame, RunCancelled, RunTimeout, Trajectory
+from ...errors import InvalidInput
 from ..jobs import Busy, JobTimeout
 from ..runner import done_payload, frame_batches, start
 from ..runqueue import QueueTimeout, RunQueue, Ticket

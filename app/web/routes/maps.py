@@ -25,11 +25,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 from fastapi.sse import format_sse_event
 
-from .. import binary, engine, maps, network
-from ..config import Settings
-from ..errors import InvalidInput
+from ... import engine, maps
+from ...config import Settings
+from ...errors import InvalidInput
+from ...landscapes import network
+from ...landscapes.surfaces import Surface, get_surface
+from ...optimizers import get_optimizer
+from .. import binary
 from ..jobs import Busy, Job, JobPool, JobTimeout
-from ..optimizers import get_optimizer
 from ..schemas import (
     BUSY,
     MAP_EVENT,
@@ -39,7 +42,6 @@ from ..schemas import (
     MapOut,
 )
 from ..service import resolve_surface
-from ..surfaces import Surface, get_surface
 from .clients import client_id
 from .deps import SettingsDep
 from .errors import invalid_input_detail

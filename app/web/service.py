@@ -12,19 +12,19 @@ import math
 from functools import lru_cache
 from typing import Any
 
-from . import engine
-from .calculus import sharpness, suggested_lr
-from .config import Settings
-from .engine import RunConfig
-from .errors import InvalidRequest
-from .formula import formula_surface
-from .hyperparameters import Hyperparameter
-from .models import model_surface
-from .network import plane_surface
-from .optimizers import OptimizerSpec
-from .schedulers import SchedulerSpec, make_scheduler
+from .. import engine
+from ..calculus import sharpness, suggested_lr
+from ..config import Settings
+from ..engine import RunConfig
+from ..errors import InvalidRequest
+from ..hyperparameters import Hyperparameter
+from ..landscapes.formula import formula_surface
+from ..landscapes.models import model_surface
+from ..landscapes.network import plane_surface
+from ..landscapes.surfaces import SURFACES, Surface, get_surface
+from ..optimizers import OptimizerSpec
+from ..schedulers import SchedulerSpec, make_scheduler
 from .schemas import CustomSurface, DatasetIn, ModelSurfaceIn, RunRequest
-from .surfaces import SURFACES, Surface, get_surface
 
 
 def limits_out(settings: Settings) -> dict[str, int | float]:

@@ -2,7 +2,7 @@
 
 A sweep is a job like a map: it runs in the bounded job pool, is refused before any work when
 it is invalid or estimated to take longer than `max_blocking_map_seconds`, and stops when its
-client leaves or a newer sweep replaces it (the WebSocket's `sweep` message, app/routes/stream.py).
+client leaves or a newer sweep replaces it (the WebSocket's `sweep` message, stream.py).
 It answers JSON, or LLB1 with the paths as arrays in the run's dtype.
 """
 
@@ -17,14 +17,15 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from .. import binary, maps, sweeps
-from ..config import Settings
-from ..engine import RunCancelled, RunConfig
+from ... import maps, sweeps
+from ...config import Settings
+from ...engine import RunCancelled, RunConfig
+from ...landscapes.surfaces import get_surface
+from ...optimizers import get_optimizer
+from .. import binary
 from ..jobs import Job, JobPool, JobTimeout
-from ..optimizers import get_optimizer
 from ..schemas import BUSY, TOO_LONG, SweepOut, SweepRequest
 from ..service import build_config, resolve_surface
-from ..surfaces import get_surface
 from .clients import client_id
 from .deps import SettingsDep
 

@@ -25,15 +25,15 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from pydantic import TypeAdapter
 
-from ..optimizers import OPTIMIZERS
-from ..presets import get_presets
-from ..schedulers import SCHEDULERS
+from ...landscapes.surfaces import SURFACES
+from ...optimizers import OPTIMIZERS
+from ...presets import get_presets
+from ...schedulers import SCHEDULERS
 from ..schemas import OptimizerOut, Preset, SchedulerOut, SurfaceOut
 from ..service import grid_body, limits_out, optimizer_out, scheduler_out, surfaces_out
-from ..surfaces import SURFACES
 from .deps import SettingsDep
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 STATIC = ROOT / "static"
 TEMPLATES = Jinja2Templates(directory=ROOT / "templates")
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
