@@ -622,7 +622,9 @@ export class Landscape {
           camera: {
             // High enough to see into a valley over its near wall (Rosenbrock's path from
             // end to end), low enough that the relief reads.
-            eye: { x: -0.8, y: -1.08, z: 1.8 },
+            // A phone's narrow scene is seen from further away: the loss axis's ticks and
+            // title stay inside the card.
+            eye: this.narrow ? { x: -1.0, y: -1.35, z: 2.25 } : { x: -0.8, y: -1.08, z: 1.8 },
             center: { x: 0.04, y: 0, z: -0.12 },
             up: { x: 0, y: 0, z: 1 },
           },

@@ -81,6 +81,8 @@ export function baseLayout() {
     paper_bgcolor: "rgba(0,0,0,0)",
     plot_bgcolor: "#ffffff",
     hoverlabel: { font: { family: FONT, size: 12 }, bordercolor: "#d0d5dd" },
+    // The PNG button: on white, so it reads over a plot (a touch screen shows it always).
+    modebar: { bgcolor: "rgba(255,255,255,0.94)", color: "#8a93a3", activecolor: "#4c5fd5" },
   };
 }
 

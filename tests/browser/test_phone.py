@@ -322,3 +322,22 @@ def test_crossing_the_phone_width_lays_the_plot_out_again(
     assert card["gap"] <= 60, card
     assert_clean(page)
     page.context.close()
+
+
+def test_the_3d_view_fits_a_phone(browser: Browser, live_server: str) -> None:
+    """The loss axis's ticks and title stay inside the card (seen from further away)."""
+    page = new_page(browser, live_server, PHONE, is_mobile=True, has_touch=True)
+    page.goto(f"{live_server}/?view=3d")
+    page.wait_for_selector("body[data-ready='true']")
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=landscape] .gl-container canvas')"
+    )
+    page.wait_for_timeout(500)
+    card = page.locator(".landscape-card").bounding_box()
+    eye = page.evaluate(
+        "() => document.querySelector('[data-testid=landscape]')._fullLayout.scene.camera.eye"
+    )
+    assert card is not None
+    # Far enough that the scene's labels (drawn on the WebGL canvas) stay in the card.
+    assert (eye["x"] ** 2 + eye["y"] ** 2 + eye["z"] ** 2) ** 0.5 > 2.6  # 2.25 on a desktop
+    page.context.close()

@@ -373,3 +373,26 @@ def test_a_regression_model_shows_its_data_and_the_fit_of_the_frame(
     expect(page.get_by_test_id("fit-tab")).to_be_hidden()
     expect(page.get_by_test_id("stability-tab")).to_have_attribute("aria-selected", "true")
     assert errors(page) == []
+
+
+def test_a_hand_edited_link_cannot_break_the_view(page: Page, live_server: str) -> None:
+    """Out-of-range colours, steps, speeds and tabs fall back; every run still gets a colour
+    of its own; hiding every run leaves the legend to bring them back."""
+    open_page(
+        page,
+        f"{live_server}/?steps=40&step=99999&speed=7&tab=nope"
+        "&run=SGD,lr=0.01,color=99,hide=1&run=Adam,lr=0.01,color=-1,hide=1"
+        "&run=RMSprop,lr=0.01,color=0&run=SGD,lr=0.02,color=0",
+    )
+    state = page.evaluate(
+        """() => { const s = window.losslab.state;
+          return {playhead: s.playhead, speed: s.speed, tab: s.tab, hidden: s.hidden.length,
+                  colours: s.runs.map(r => r.color)}; }"""
+    )
+    assert state["playhead"] is None and state["speed"] == 60 and state["tab"] == "stability"
+    assert state["hidden"] == 2
+    assert len(set(state["colours"])) == 4 and all(0 <= c < 8 for c in state["colours"])
+    # Hidden runs stay in the legend, greyed, to be clicked back.
+    visible = [run["visible"] for run in landscape_runs(page)]
+    assert visible.count("legendonly") == 2
+    assert errors(page) == []
