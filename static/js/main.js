@@ -252,9 +252,10 @@ class App {
       }
       runs = [{ optimizer: spec.name, hyperparameters }];
     }
-    runs = runs.map(({ hidden, ...run }) => ({ id: this.newId(), hidden, ...run }));
-    const hidden = runs.filter((run) => run.hidden).map((run) => run.id);
-    for (const run of runs) delete run.hidden;
+    // `hidden` travels on a decoded run; the state keeps it as a list of run ids.
+    const ids = runs.map(() => this.newId());
+    const hidden = ids.filter((_, i) => runs[i].hidden);
+    runs = runs.map(({ hidden: _, ...run }, i) => ({ id: ids[i], ...run }));
     const selected = runs[Math.min(url.selectedIndex ?? 0, runs.length - 1)].id;
     return {
       surface: surfaceName,
