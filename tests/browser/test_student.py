@@ -179,9 +179,10 @@ def test_basin_colours_are_never_run_colours(page: Page, live_server: str) -> No
 
 VIEW = """() => {
   const {state} = window.losslab;
-  const div = document.querySelector('[data-testid=landscape]');
-  const colours = Object.fromEntries(div.data.filter(t => t.meta && t.meta.runId)
-    .map(t => [t.name, t.line.color]));
+  // The run's own colour (its list swatch), not a trace's, which fades while scrubbing.
+  const colours = Object.fromEntries([...document.querySelectorAll('[data-testid=run-row]')]
+    .map(row => [row.querySelector('.run-name').textContent,
+                 row.querySelector('.swatch').style.getPropertyValue('--run-color')]));
   return {
     colours, playhead: state.playhead, speed: state.speed, tab: state.tab,
     hidden: state.hidden.map(id => state.runs.findIndex(r => r.id === id)),
