@@ -795,7 +795,8 @@ class App {
     dom.lrHintText.textContent = past
       ? `lr ${fmt(lr)} is past this surface's bound ${rule}, with its curvature up to λ = ${fmt(sharpness, 4)}: the run will oscillate ever wider and diverge.`
       : `Curvature here reaches λ = ${fmt(sharpness, 4)}: SGD is stable while lr < ${rule}.`;
-    dom.useSuggestedLr.hidden = !suggested || lr === suggested;
+    // Offered where the lr is past the bound: a stable lr needs no correction.
+    dom.useSuggestedLr.hidden = !past || !suggested;
     dom.useSuggestedLr.textContent = `Use lr ${exact(suggested)} (1/λ)`;
   }
 

@@ -280,6 +280,8 @@ def test_a_surface_offers_a_stable_lr(page: Page, live_server: str) -> None:
     hint = page.get_by_test_id("lr-hint")
     expect(hint).to_be_visible()
     expect(hint).not_to_have_class("lr-hint is-warning")
+    # A stable lr needs no correction: nothing is offered.
+    expect(page.get_by_test_id("use-suggested-lr")).to_be_hidden()
     page.get_by_test_id("surface-select").select_option("rosenbrock")
     expect(hint).to_have_class("lr-hint is-warning")
     expect(hint).to_contain_text("lr 0.8 is past this surface's bound 2/λ")
