@@ -20,7 +20,7 @@ import { readNumber } from "./helpers.js";
 import { leftOut } from "./maps.js";
 import { MODEL, MODELS } from "./models.js";
 import { CONFIG, FRAMED_AXIS, INK, PALETTE, baseLayout, plotlyReady } from "./plots.js";
-import { STATUS_TEXT } from "./runlist.js";
+import { STATUS_TEXT, paramSummary } from "./runlist.js";
 import { LossScale, contourTrace } from "./scale.js";
 import { limits } from "./limits.js";
 import { runRequest } from "./state.js";
@@ -45,22 +45,9 @@ export function percentText(share) {
   return p < 10 || p > 99 ? `${p.toFixed(1)}%` : `${Math.round(p)}%`;
 }
 
-function valueText(value) {
-  if (value === null || value === undefined) return "auto";
-  if (typeof value === "boolean") return value ? "on" : "off";
-  if (Array.isArray(value)) return value.map(valueText).join("/");
-  return typeof value === "number" ? fmt(value) : String(value);
-}
-
 /** "lr 0.01, betas 0.9/0.99": lr, then the settings that differ from torch's defaults. */
 function settingsText(spec, hyperparameters) {
-  const parts = [];
-  for (const hp of spec ? spec.hyperparameters : []) {
-    const value = hyperparameters[hp.name];
-    if (hp.name !== "lr" && JSON.stringify(value) === JSON.stringify(hp.default)) continue;
-    parts.push(`${hp.name} ${valueText(value)}`);
-  }
-  return parts.join(", ");
+  return paramSummary(spec, hyperparameters, { join: ", ", listJoin: "/" });
 }
 
 function batchText(size) {

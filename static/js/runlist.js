@@ -24,24 +24,28 @@ export function normalizeDetail(detail) {
   return [{ loc: [], msg: "the server rejected this run" }];
 }
 
-function valueText(value) {
-  if (Array.isArray(value)) return value.map((v) => (v === null ? "auto" : fmt(v))).join(", ");
+/** A setting's value as text; the elements of a pair or list joined by `listJoin`. */
+function valueText(value, listJoin = ", ") {
+  if (Array.isArray(value)) return value.map((v) => valueText(v)).join(listJoin);
   if (typeof value === "boolean") return value ? "on" : "off";
   if (value === null || value === undefined) return "auto";
   return typeof value === "number" ? fmt(value) : String(value);
 }
 
-/** "lr 0.05 · momentum 0.9": the learning rate and whatever differs from torch's default. */
-export function paramSummary(spec, values) {
+/**
+ * "lr 0.05 · momentum 0.9": the learning rate and whatever differs from torch's default,
+ * parts joined by `join`, a pair's values by `listJoin`.
+ */
+export function paramSummary(spec, values, { join = " · ", listJoin = ", " } = {}) {
   if (!spec) return "";
   const parts = [];
   for (const hp of spec.hyperparameters) {
     const value = values[hp.name];
     const isDefault = JSON.stringify(value) === JSON.stringify(hp.default);
     if (hp.name !== "lr" && isDefault) continue;
-    parts.push(`${hp.name} ${valueText(value)}`);
+    parts.push(`${hp.name} ${valueText(value, listJoin)}`);
   }
-  return parts.join(" · ");
+  return parts.join(join);
 }
 
 /** Short names in run names, which must fit a legend ("SGD m 0.9"). */
