@@ -781,12 +781,17 @@ class App {
   renderLrHint() {
     const run = this.state.selectedRun;
     const { sharpness, suggested_lr: suggested } = this.surface;
-    const lr = run && run.hyperparameters.lr;
-    if (!run || run.optimizer !== "SGD" || !sharpness || typeof lr !== "number") {
+    const hp = run ? run.hyperparameters : {};
+    const lr = hp.lr;
+    const beta = Number(hp.momentum) || 0;
+    // 2(1+β)/λ is the rule of plain and heavy-ball SGD; Nesterov, dampening, weight decay
+    // and ascent have other rules (analysis.stability_rule), which the Sharpness tab states.
+    const heavyBall =
+      !hp.nesterov && !hp.maximize && !(Number(hp.weight_decay) > 0) && !(Number(hp.dampening) > 0);
+    if (!run || run.optimizer !== "SGD" || !sharpness || typeof lr !== "number" || !heavyBall) {
       dom.lrHint.hidden = true;
       return;
     }
-    const beta = Number(run.hyperparameters.momentum) || 0;
     const bound = (2 * (1 + beta)) / sharpness;
     const rule = beta ? `2(1+β)/λ = ${fmt(bound, 3)} (β = ${fmt(beta)})` : `2/λ = ${fmt(bound, 3)}`;
     const past = lr >= bound;

@@ -292,6 +292,9 @@ def test_a_surface_offers_a_stable_lr(page: Page, live_server: str) -> None:
     expect(hint).not_to_have_class("lr-hint is-warning")
     page.wait_for_function(RUNS_DONE)
     assert page.evaluate("() => Object.values(window.losslab.runs)[0].status") != "diverged"
+    # Nesterov momentum has another bound: the hint does not state 2(1+β)/λ for it.
+    open_page(page, f"{live_server}/?surface=bowl&steps=50&run=SGD,lr=0.1,momentum=0.9,nesterov=1")
+    expect(hint).to_be_hidden()
 
 
 def test_exports_name_the_run_they_take(page: Page, live_server: str) -> None:
