@@ -126,15 +126,16 @@ export class FitPanel {
       });
     }
     let caption = "The selected run has no frame yet.";
+    // The frame's model over the data's span (its y values also size a linear plot).
+    const fit = frame ? curve(data.model, frame.x, frame.y, xr) : null;
     if (frame) {
       const [w, b] = [frame.x, frame.y];
-      const c = curve(data.model, w, b, xr);
       traces.push({
         type: "scatter",
         mode: "lines",
         name: `step ${frame.step}`,
         meta: { role: "fit", w, b, step: frame.step },
-        ...c,
+        ...fit,
         line: { color, width: 2.6 },
         hovertemplate: linear
           ? "x %{x:.3g} → ŷ %{y:.3g}<extra></extra>"
@@ -165,7 +166,7 @@ export class FitPanel {
       }
     }
     this.note.textContent = caption;
-    const yr = linear ? span([...data.y, ...(frame ? curve(data.model, frame.x, frame.y, xr).y : [])]) : [-0.12, 1.12];
+    const yr = linear ? span([...data.y, ...(fit ? fit.y : [])]) : [-0.12, 1.12];
     // A diverged fit would squeeze the data into a line: the data set keeps the frame.
     const yRange = linear ? clampRange(yr, span(data.y)) : yr;
     const layout = {
