@@ -208,9 +208,7 @@ def test_a_link_restores_colours_playback_and_tab(page: Page, live_server: str) 
     page.get_by_test_id("speed").select_option("15")
     page.get_by_test_id("events-tab").click()
     page.locator("[data-testid=run-row]").nth(0).get_by_test_id("hide-run").click()
-    page.get_by_test_id("scrub").evaluate(
-        "(el) => { el.value = '40'; el.dispatchEvent(new Event('input', {bubbles: true})); }"
-    )
+    scrub_to(page, 40)
     page.wait_for_function("() => window.losslab.state.playhead === 40")
     page.wait_for_function("() => location.search.includes('step=40')")
     sent = page.evaluate(VIEW)
