@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 import torch
 from torch import Tensor
@@ -113,7 +113,7 @@ class TorchGroups:
             cells.append(cell)
         self.cells = cells
         per_cell = [{"params": [c], **g} for c, g in zip(cells, groups, strict=True)]
-        self.optimizer: torch.optim.Optimizer = cast(Any, spec.cls)(per_cell)
+        self.optimizer: torch.optim.Optimizer = spec.create_per_group(per_cell)
 
     def step(self) -> None:
         assert self.param.grad is not None

@@ -48,6 +48,7 @@ from .optimizers import (
     blame_hyperparameters,
     get_optimizer,
 )
+from .randomness import RunRandomness
 from .schedulers import SchedulerConfig, SchedulerError
 
 Status = Literal["converged", "diverged", "max_steps"]
@@ -65,11 +66,21 @@ class _FrameFields(TypedDict):
     y: float
     loss: float
     grad: list[float]
-    lr: float
+    lr: float | None
+    """The first parameter group's learning rate; None where the optimizer has none (AliG
+    sets its own step size, A2Grad's lr may be None)."""
     state: dict[str, float | list[float]]
 
 
 class Frame(_FrameFields, total=False):
+    ascent: list[float]
+    """Sharpness-aware runs: the ascent point w + ε(w) where the step leaving this frame took
+    its second gradient (the closure's point)."""
+    train_point: list[float]
+    """Schedule-Free runs: the training point y where step() takes its gradient (`x`, `y`
+    are the evaluation point that optimizer.eval() puts in the parameters)."""
+    train_loss: float
+    """Schedule-Free runs: the loss at `train_point`."""
     true_grad: list[float]
     """With noise or clipping, the loss's own gradient before them; with mini-batches, the
     full-data gradient. `grad` is always what step() saw."""
@@ -284,7 +295,15 @@ class _Run:
         spec = config.optimizer
         param = torch.tensor(config.start, dtype=config.torch_dtype)
         self.param = param.reshape(spec.param_shape).requires_grad_()
-        self.optimizer = spec.create([self.param], hyperparameters)
+        self.randomness = RunRandomness(
+            0 if config.noise is None else config.noise.seed,
+            needed=spec.source != "torch.optim",
+        )
+        with self.randomness.active():
+            self.optimizer = spec.create([self.param], hyperparameters)
+        if spec.family == "schedule_free":
+            self.optimizer.train()  # type: ignore[attr-defined]
+        self.ascent: list[float] | None = None
         self.scheduler = (
             None
             if config.scheduler is None
@@ -318,6 +337,21 @@ class _Run:
         x, y, _ = self.batch
         return self.surface.batch_loss(self.point, x, y)
 
+    def evaluation_point(self) -> torch.Tensor:
+        """Schedule-Free: the point optimizer.eval() puts in the parameters.
+
+        eval() and train() move the parameters by interpolation, which does not round-trip
+        exactly in floating point; so after train() the training point is restored as it
+        was, and the training sequence is the one a loop that never calls eval() follows.
+        """
+        saved = self.param.detach().clone()
+        self.optimizer.eval()  # type: ignore[attr-defined]
+        point = self.point.detach().clone()
+        self.optimizer.train()  # type: ignore[attr-defined]
+        with torch.no_grad():
+            self.param.copy_(saved)
+        return point
+
     def data_fields(self) -> dict[str, Any]:
         """Frame fields of a run on data: the full-data loss, the epoch, the full gradient."""
         assert self.batch is not None
@@ -336,7 +370,14 @@ class _Run:
             self.clock.check()
         self.optimizer.zero_grad()
         loss = self.objective()
-        loss.backward()
+        if self.config.optimizer.family == "hessian":
+            # backward(create_graph=True), as these optimizers document: their Hutchinson
+            # probes differentiate the gradient again. autograd.grad computes the same
+            # gradient without backward()'s warning about the parameter-gradient cycle
+            # (zero_grad() breaks that cycle every step).
+            (param.grad,) = torch.autograd.grad(loss, param, create_graph=True)
+        else:
+            loss.backward()
         if config.transforms_gradient:
             grad = param.grad
             assert grad is not None
@@ -348,13 +389,24 @@ class _Run:
                 config.clip.apply(param)
         return loss
 
+    def _closure(self) -> torch.Tensor:
+        """evaluate() with gradients on (optimizers call closures under no_grad); for a
+        sharpness-aware run it first notes the point it is called at: the ascent point."""
+        if self.config.optimizer.family == "sharpness":
+            self.ascent = self.point.detach().tolist()
+        with torch.enable_grad():
+            return self.evaluate()
+
     def step(self, loss: float) -> None:
-        """optimizer.step() (with a closure for LBFGS), then scheduler.step()."""
-        if self.config.optimizer.needs_closure:
-            # torch types the closure as returning float; LBFGS takes float() of a tensor.
-            self.optimizer.step(cast(Callable[[], float], self.evaluate))
-        else:
-            self.optimizer.step()
+        """optimizer.step() (with a closure where the family takes one), then
+        scheduler.step()."""
+        self.ascent = None
+        with self.randomness.active():
+            if self.config.optimizer.needs_closure:
+                # torch types the closure as returning float; LBFGS takes float() of a tensor.
+                self.optimizer.step(cast(Callable[[], float], self._closure))
+            else:
+                self.optimizer.step()
         if self.scheduler is None:
             return
         if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
@@ -409,31 +461,69 @@ class Trajectory:
                 frame.update(run.data_fields())  # type: ignore[typeddict-item]
                 if not math.isfinite(frame["loss"]):
                     frame = None
+            if frame is not None and config.optimizer.family == "schedule_free":
+                frame = _at_evaluation_point(frame, run)
             if frame is None:
                 self._end("diverged", f"a value became non-finite at step {step}")
                 return
+            ending = self._ending(frame, previous, step, ((xlo, xhi), (ylo, yhi)), tol)
+            if ending is None:
+                # The step leaving this frame is taken before the frame is emitted, so a
+                # sharpness-aware frame can say where that step looked (its ascent point).
+                run.step(frame["loss"])
+                if run.ascent is not None:
+                    frame["ascent"] = run.ascent
             yield frame
-            x, y = frame["x"], frame["y"]
-            if not (xlo <= x <= xhi and ylo <= y <= yhi):
-                self._end("diverged", f"the point left the divergence bound at step {step}")
+            if ending is not None:
+                self._end(*ending)
                 return
-            if previous is not None:
-                grad_norm = math.hypot(*frame.get("true_grad", frame["grad"]))
-                moved = math.hypot(x - previous[0], y - previous[1])
-                if grad_norm <= tol and moved <= tol:
-                    self._end(
-                        "converged",
-                        f"gradient norm {grad_norm:.2g} and step {moved:.2g} are below {tol:.2g}",
-                    )
-                    return
-            if step == config.steps:
-                self._end("max_steps", f"took all {config.steps} steps")
-                return
-            previous = (x, y)
-            run.step(frame["loss"])
+            previous = (frame["x"], frame["y"])
+
+    def _ending(
+        self,
+        frame: Frame,
+        previous: tuple[float, float] | None,
+        step: int,
+        box: tuple[tuple[float, float], tuple[float, float]],
+        tol: float,
+    ) -> tuple[Status, str] | None:
+        """How the run ends at this frame (status and reason), or None when it goes on."""
+        (xlo, xhi), (ylo, yhi) = box
+        x, y = frame["x"], frame["y"]
+        if not (xlo <= x <= xhi and ylo <= y <= yhi):
+            return "diverged", f"the point left the divergence bound at step {step}"
+        if previous is not None:
+            grad_norm = math.hypot(*frame.get("true_grad", frame["grad"]))
+            moved = math.hypot(x - previous[0], y - previous[1])
+            if grad_norm <= tol and moved <= tol:
+                return (
+                    "converged",
+                    f"gradient norm {grad_norm:.2g} and step {moved:.2g} are below {tol:.2g}",
+                )
+        if step == self.config.steps:
+            return "max_steps", f"took all {self.config.steps} steps"
+        return None
 
     def _end(self, status: Status, reason: str) -> None:
         self.status, self.reason = status, reason
+
+
+def _at_evaluation_point(frame: Frame, run: _Run) -> Frame | None:
+    """A Schedule-Free frame moved to the evaluation point, the training point kept beside.
+
+    The loss is the loss there (the full-data loss on data); `grad` stays what step() saw,
+    at the training point. None when a value at the evaluation point is not finite.
+    """
+    point = run.evaluation_point()
+    with torch.no_grad():
+        loss = run.surface.fn(point.to(run.param.dtype)).item()
+    x, y = point.tolist()
+    if not (math.isfinite(x) and math.isfinite(y) and math.isfinite(loss)):
+        return None
+    frame["train_point"] = [frame["x"], frame["y"]]
+    frame["train_loss"] = frame["loss"]
+    frame["x"], frame["y"], frame["loss"] = x, y, loss
+    return frame
 
 
 def _frame(
@@ -443,22 +533,37 @@ def _frame(
     x, y = param.detach().reshape(-1).tolist()
     grad = param.grad.reshape(-1).tolist() if param.grad is not None else [0.0, 0.0]
     loss_value = loss.item()
-    state = _state(optimizer.state.get(param, {}))
+    state = _state(_param_state(optimizer, param))
     finite = math.isfinite
     if not (finite(x) and finite(y) and finite(loss_value) and finite(grad[0]) and finite(grad[1])):
         return None
     if state is None:
         return None
-    lr = optimizer.param_groups[0]["lr"]
+    lr = optimizer.param_groups[0].get("lr")
+    if isinstance(lr, torch.Tensor):
+        lr = lr.item()
+    if not isinstance(lr, int | float) or isinstance(lr, bool) or not finite(lr):
+        lr = None
     return {
         "step": step,
         "x": x,
         "y": y,
         "loss": loss_value,
         "grad": grad,
-        "lr": float(lr),
+        "lr": None if lr is None else float(lr),
         "state": state,
     }
+
+
+def _param_state(optimizer: torch.optim.Optimizer, param: torch.Tensor) -> dict[str, Any]:
+    """The optimizer's state for `param`; a wrapper's merged over its base's (Lookahead
+    keeps slow weights in its own state, the base keeps its moments in its own)."""
+    state: dict[str, Any] = {}
+    inner = getattr(optimizer, "optimizer", None)
+    if isinstance(inner, torch.optim.Optimizer) and inner is not optimizer:
+        state |= inner.state.get(param, {})
+    state |= optimizer.state.get(param, {})
+    return state
 
 
 def _state(raw: Mapping[str, Any]) -> dict[str, float | list[float]] | None:

@@ -65,8 +65,9 @@ class Hyperparameter:
                 raise error(loc, f"{self.name} must be one of {list(self.choices)}")
             return value
         if self.type == "pair":
-            if not isinstance(value, list | tuple) or len(value) != 2:
-                raise error(loc, f"{self.name} must be a list of 2 numbers")
+            size = len(self.default)
+            if not isinstance(value, list | tuple) or len(value) != size:
+                raise error(loc, f"{self.name} must be a list of {size} numbers")
             return tuple(
                 None if v is None and self.default[i] is None else self._number(v, (*loc, i), error)
                 for i, v in enumerate(value)
@@ -101,13 +102,15 @@ class Hyperparameter:
 
 
 def docstring_args(cls: type) -> dict[str, str]:
-    """Per-argument descriptions from a torch docstring's Args section, defaults stripped."""
+    """Per-argument descriptions from a docstring's Args section, defaults stripped.
+
+    Both styles are read: torch's `name (type): text` and pytorch_optimizer's `name: text`.
+    """
     doc = inspect.getdoc(cls) or ""
     _, _, args = doc.partition("Args:")
     found: dict[str, str] = {}
-    entries = re.finditer(
-        r"^ {4}(\w+) \([^)]*\)\s*:\s*(.*?)(?=^ {4}\w+ \(|^\S|\Z)", args, re.M | re.S
-    )
+    entry = r"^ {4}\**(\w+)(?: \([^)]*\))?\s*:\s"
+    entries = re.finditer(entry + r"(.*?)(?=" + entry + r"|^\S|\Z)", args, re.M | re.S)
     for match in entries:
         text = re.sub(
             r"\s*\(default:[^()]*(\([^)]*\))?[^()]*\)", "", " ".join(match.group(2).split())
@@ -133,6 +136,8 @@ def _kind(annotation: str, default: object) -> HyperparameterType:
         return "bool"
     if isinstance(default, tuple):
         return "pair"
+    if "inspect._empty" in annotation:  # no annotation: the default's type says it
+        annotation = type(default).__name__
     if "Literal[" in annotation or "str" in annotation:
         return "choice"
     if "Iterable[int]" in annotation or "list[int]" in annotation:
@@ -140,6 +145,11 @@ def _kind(annotation: str, default: object) -> HyperparameterType:
     if "int" in annotation and "float" not in annotation:
         return "int"
     return "float"
+
+
+def _within(span: Range, default: Any) -> bool:
+    values = default if isinstance(default, list) else [default]
+    return all(v is None or span.lo <= v <= span.hi for v in values)
 
 
 def _literal_choices(annotation: str) -> tuple[str, ...]:
@@ -154,11 +164,15 @@ def derive(
     choices: Mapping[str, tuple[Any, ...]] | None = None,
     required_defaults: Mapping[str, Any] | None = None,
     first: int = 1,
+    infer: Callable[[str, Any, HyperparameterType], Range] | None = None,
 ) -> tuple[Hyperparameter, ...]:
     """The hyperparameters of `cls`'s constructor after its first `first` arguments.
 
     A required argument takes its default from `required_defaults` (None there means the
-    value is derived from the run, and the hyperparameter is nullable).
+    value is derived from the run, and the hyperparameter is nullable). A number the
+    `ranges` table does not cover, or whose default lies outside its entry, gets the range
+    `infer(name, default, type)` (without `infer`, that is a KeyError). An infinite default
+    (no limit) is offered as null.
     """
     docs = docstring_args(cls)
     params = list(inspect.signature(cls).parameters.values())[first:]
@@ -169,7 +183,7 @@ def derive(
         default = p.default
         if default is inspect.Parameter.empty:
             default = (required_defaults or {})[p.name]
-        found.append(_hyperparameter(p, default, docs, ranges, choices or {}))
+        found.append(_hyperparameter(p, default, docs, ranges, choices or {}, infer))
     return tuple(found)
 
 
@@ -179,16 +193,17 @@ def _hyperparameter(
     docs: Mapping[str, str],
     ranges: Mapping[str, Range],
     choices: Mapping[str, tuple[Any, ...]],
+    infer: Callable[[str, Any, HyperparameterType], Range] | None = None,
 ) -> Hyperparameter:
     annotation = param.annotation if isinstance(param.annotation, str) else str(param.annotation)
     kind = _kind(annotation, default)
     description = docs.get(param.name, "")
-    if kind == "pair" and len(default) != 2:
-        raise TypeError(f"{param.name}: only pairs are supported, got {default!r}")
+    if kind == "pair" and len(default) not in (2, 3):
+        raise TypeError(f"{param.name}: only pairs and triples are supported, got {default!r}")
     if kind == "pair":
         default = [None if v is None else float(v) for v in default]
     elif kind == "float":
-        default = None if default is None else float(default)
+        default = None if default is None or not math.isfinite(default) else float(default)
     elif kind == "int_list":
         default = None if default is None else list(default)
     if kind == "choice":
@@ -200,7 +215,11 @@ def _hyperparameter(
         )
     if kind == "bool":
         return Hyperparameter(param.name, kind, default, description)
-    span = ranges[param.name]
+    span = ranges.get(param.name)
+    if span is None or not _within(span, default):
+        if infer is None:
+            raise KeyError(param.name)
+        span = infer(param.name, default, kind)
     return Hyperparameter(
         param.name,
         kind,

@@ -14,9 +14,11 @@ never mix, so a frozen cell cannot disturb the others.
 
 Optimizers. Basin maps run the element-wise torch.optim optimizers (`BASIN_TORCH`) as they
 are, over the whole batch, and Adafactor by a row-wise re-implementation; LBFGS and Muon
-couple the elements of their parameter and are refused. Hyperparameter maps run SGD, Adam,
-AdamW, RMSprop and Adagrad by per-cell update rules, and every other optimizer but LBFGS with
-one torch.optim parameter group per cell, within `Settings.max_map_fallback_cell_steps`
+couple the elements of their parameter and are refused, as are pytorch_optimizer's classes
+(many take norms over a whole parameter). Hyperparameter maps run SGD, Adam, AdamW, RMSprop
+and Adagrad by per-cell update rules, and every other plain first-order optimizer whose step
+treats its parameter groups independently with one parameter group per cell
+(`groups_refusal` says why others cannot), within `Settings.max_map_fallback_cell_steps`
 (some 30 µs per cell and step, bench/bench_maps.py). The sizes a map may have are the
 `Settings` it is given as `limits` (app/config.py). Every path gives
 each cell the trajectory of its single run, bit for bit (tests/test_maps.py).
@@ -64,6 +66,7 @@ from .hyperparameters import Hyperparameter
 from .landscapes.models import ModelSurface
 from .landscapes.network import NetworkSurface
 from .landscapes.surfaces import Surface
+from .optimizer_catalog import GROUPS_COUPLED
 from .optimizers import OPTIMIZERS, HyperparameterError, OptimizerSpec
 
 PROGRESS_EVERY = 10
@@ -82,12 +85,39 @@ BASIN_TORCH = frozenset(
     | {"ASGD", "Rprop"}
 )
 BASIN_RULES = frozenset({"Adafactor"})
-# Hyperparameter maps run any other optimizer with one parameter group per cell.
-HYPERPARAMETER_REFUSED = frozenset({"LBFGS"})
 COUPLED = {
     "LBFGS": "searches along a line through all its parameters at once and takes one group",
     "Muon": "orthogonalizes each parameter's update as a matrix, so cells cannot share one",
 }
+FAMILY_REFUSAL = {
+    "closure": "re-evaluates the loss inside step() (a closure), which one batched step "
+    "cannot give each cell",
+    "hessian": "differentiates the gradient again (create_graph) with random probes drawn "
+    "across all its parameters",
+    "sharpness": "takes a second gradient at a perturbed point inside step() (a closure)",
+    "wrapper": "wraps a base optimizer and steps all its parameters together",
+    "schedule_free": "shows its evaluation point, which a parameter group per cell does not carry",
+}
+
+
+def groups_refusal(spec: OptimizerSpec) -> str | None:
+    """Why one parameter group per cell would not reproduce `spec`'s single runs (None when
+    it would: the hyperparameter map's fallback)."""
+    if spec.family != "first_order":
+        return FAMILY_REFUSAL[spec.family]
+    if spec.group_options or spec.takes_model:
+        return "needs parameter groups or a model of its own"
+    return GROUPS_COUPLED.get(spec.cls.__name__)
+
+
+def supports_basin_map(spec: OptimizerSpec) -> bool:
+    return spec.name in BASIN_TORCH | BASIN_RULES
+
+
+def supports_hyperparameter_map(spec: OptimizerSpec) -> bool:
+    return spec.name in RULES or groups_refusal(spec) is None
+
+
 F64 = torch.float64
 
 
@@ -96,9 +126,12 @@ class InvalidMap(InvalidInput):
 
 
 class UnsupportedOptimizer(InvalidMap):
-    def __init__(self, name: str, supported: frozenset[str]) -> None:
-        reason = COUPLED.get(name, "has no batched implementation")
-        choices = ", ".join(sorted(supported))
+    def __init__(self, name: str, supported: frozenset[str], reason: str | None = None) -> None:
+        reason = reason or COUPLED.get(name, "has no batched implementation")
+        if len(supported) > 20:  # the list is long: say where it is
+            choices = "every optimizer GET /api/optimizers marks with maps.hyperparameter"
+        else:
+            choices = ", ".join(sorted(supported))
         super().__init__(("optimizer",), f"maps support: {choices}; {name} {reason}")
 
 
@@ -173,7 +206,7 @@ def basin_map(
     limits: Settings | None = None,
 ) -> BasinMap:
     limits = limits or get_settings()
-    if optimizer.name not in BASIN_TORCH | BASIN_RULES:
+    if not supports_basin_map(optimizer):
         raise UnsupportedOptimizer(optimizer.name, BASIN_TORCH | BASIN_RULES)
     check_surface(surface)
     config = _run_config(surface, optimizer, hyperparameters, None, steps, dtype, limits.max_steps)
@@ -204,8 +237,9 @@ def check_hyperparameter_map(
     first corner (with the request's own values) and the axes' values."""
     limits = limits or get_settings()
     max_fallback_cell_steps = limits.max_map_fallback_cell_steps
-    if optimizer.name in HYPERPARAMETER_REFUSED:
-        raise UnsupportedOptimizer(optimizer.name, frozenset(OPTIMIZERS) - HYPERPARAMETER_REFUSED)
+    if not supports_hyperparameter_map(optimizer):
+        supported = frozenset(s.name for s in OPTIMIZERS.values() if supports_hyperparameter_map(s))
+        raise UnsupportedOptimizer(optimizer.name, supported, groups_refusal(optimizer))
     check_surface(surface)
     xs = axis_values("x", x_axis, optimizer, limits.max_map_axis)
     ys = axis_values("y", y_axis, optimizer, limits.max_map_axis)
@@ -399,8 +433,8 @@ def _numeric_names(spec: OptimizerSpec) -> list[str]:
     for hp in spec.hyperparameters:
         if hp.type in ("float", "int"):
             names.append(hp.name)
-        elif hp.type == "pair":
-            names += [f"{hp.name}.0", f"{hp.name}.1"]
+        elif hp.type == "pair":  # a pair or a triple
+            names += [f"{hp.name}.{i}" for i in range(len(hp.default))]
     return names
 
 

@@ -1,9 +1,15 @@
-""" "Copy as PyTorch": a standalone script, torch only, that reproduces a run frame for frame.
+""" "Copy as PyTorch": a standalone script that reproduces a run frame for frame.
 
 The script is the engine's loop written out: the same surface function (its own source),
 the same optimizer and scheduler arguments, noise from the same seeded generator, clipping
 between backward() and step(), and the same stopping rules. It prints `step x y loss` with
 Python's round-trip float repr, so its output equals the API's frames digit for digit.
+It imports torch, and pytorch_optimizer when the run's optimizer comes from there.
+
+Each family is stepped as the engine steps it (optimizer_catalog.FAMILIES): a closure for
+LBFGS, AliG and the SAM family; the gradient's graph kept for AdaHessian and SophiaH, whose
+Hutchinson probes draw from torch's generator seeded as the run's; Schedule-Free frames at
+the evaluation point.
 """
 
 from __future__ import annotations
@@ -54,12 +60,21 @@ def _default_lr(config: RunConfig) -> float:
 
 
 def _closure(config: RunConfig, point: str) -> list[str]:
-    lines = [
-        "    def closure() -> Tensor:",
-        "        optimizer.zero_grad()",
-        f"        loss = surface({point})",
-        "        loss.backward()",
-    ]
+    family = config.optimizer.family
+    lines = ["    def closure() -> Tensor:"]
+    if family == "sharpness":
+        lines += [
+            "        # Inside step() this is the gradient at the ascent point.",
+            "        ascent.append(param.detach().reshape(-1).tolist())",
+        ]
+    lines += ["        optimizer.zero_grad()", f"        loss = surface({point})"]
+    if family == "hessian":
+        lines += [
+            "        # backward(create_graph=True): the Hutchinson probes differentiate again.",
+            "        (param.grad,) = torch.autograd.grad(loss, param, create_graph=True)",
+        ]
+    else:
+        lines.append("        loss.backward()")
     if config.noise is not None:
         lines += [
             "        noise = torch.randn(param.shape, generator=generator, dtype=param.dtype)",
@@ -72,15 +87,71 @@ def _closure(config: RunConfig, point: str) -> list[str]:
         norm = "math.inf" if math.isinf(clip.norm_type) else repr(clip.norm_type)
         lines.append(f"        torch.nn.utils.clip_grad_norm_([param], {clip.max_norm!r}, {norm})")
     lines.append("        return loss")
+    if config.optimizer.needs_closure:
+        body = ["    " + line for line in lines[1:]]
+        lines = [lines[0], "        with torch.enable_grad():", *body]
+    return lines
+
+
+def _evaluation_point(point: str) -> list[str]:
+    """Schedule-Free: the frame shows what optimizer.eval() puts in the parameters; the
+    training point is put back exactly (eval()/train() do not round-trip in floating point)."""
+    return [
+        "        train_point = param.detach().clone()",
+        "        optimizer.eval()",
+        "        x, y = param.detach().reshape(-1).tolist()",
+        "        with torch.no_grad():",
+        f"            value = surface({point}).item()",
+        "        optimizer.train()",
+        "        with torch.no_grad():",
+        "            param.copy_(train_point)",
+    ]
+
+
+_MODEL_OF = [
+    "class Holder(torch.nn.Module):",
+    '    """The model a model-taking optimizer is given: it holds the point."""',
+    "",
+    "    def __init__(self, param: Tensor) -> None:",
+    "        super().__init__()",
+    "        self.held = [param]",
+    "",
+    '    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):',
+    '        yield f"{prefix}point0", self.held[0]',
+    "",
+    "    def parameters(self, recurse=True):",
+    "        yield from self.held",
+    "",
+    "",
+    "def model_of(param: Tensor) -> Holder:",
+    "    return Holder(param)",
+    "",
+    "",
+]
+
+
+def _imports(config: RunConfig) -> list[str]:
+    """torch, and the pytorch_optimizer classes the run names (its own and its base's)."""
+    spec = config.optimizer
+    base = spec.base_of(config.hyperparameters)
+    names = sorted(
+        {s.cls.__name__ for s in (spec, base) if s is not None and s.source != "torch.optim"}
+    )
+    lines = ["import torch", "from torch import Tensor"]
+    if names:
+        lines += ["", f"from pytorch_optimizer import {', '.join(names)}"]
     return lines
 
 
 def render_script(config: RunConfig) -> str:
     source, name = _surface(config)
-    shape = config.optimizer.param_shape
+    spec = config.optimizer
+    shape = spec.param_shape
     point = "param" if len(shape) == 1 else "param.reshape(2)"
     (xlo, xhi), (ylo, yhi) = config.bounds()
-    step_call = "optimizer.step(closure)" if config.optimizer.needs_closure else "optimizer.step()"
+    step_call = "optimizer.step(closure)" if spec.needs_closure else "optimizer.step()"
+    schedule_free = spec.family == "schedule_free"
+    seed = 0 if config.noise is None else config.noise.seed
     scheduler_step = []
     if config.scheduler is not None:
         argument = "value" if config.scheduler.spec.needs_loss else ""
@@ -97,8 +168,7 @@ def render_script(config: RunConfig) -> str:
         "",
         "import math",
         "",
-        "import torch",
-        "from torch import Tensor",
+        *_imports(config),
         "",
         "",
         source.rstrip(),
@@ -114,10 +184,14 @@ def render_script(config: RunConfig) -> str:
         f"TOL = {config.tolerance!r}",
         "",
         "",
+        *(_MODEL_OF if spec.takes_model else []),
         "def main() -> None:",
+        "    # The run's random stream: what a library optimizer draws inside step().",
+        f"    torch.manual_seed({seed!r})",
         f"    param = torch.tensor(START, dtype=DTYPE).reshape({shape!r}).requires_grad_()",
-        f"    optimizer = torch.optim.{config.optimizer.name}([param], "
-        f"{_kwargs(dict(config.hyperparameters))})",
+        f"    optimizer = {spec.describe_call(config.hyperparameters)}",
+        *(["    optimizer.train()"] if schedule_free else []),
+        *(["    ascent = []"] if spec.family == "sharpness" else []),
         *_scheduler(config),
         *generator,
         "",
@@ -129,6 +203,7 @@ def render_script(config: RunConfig) -> str:
         "        x, y = param.detach().reshape(-1).tolist()",
         "        grad = param.grad.reshape(-1).tolist()",
         "        value = loss.item()",
+        *(_evaluation_point(point) if schedule_free else []),
         "        state = [v for v in optimizer.state[param].values() if isinstance(v, Tensor)]",
         "        finite = all(math.isfinite(v) for v in (x, y, value, *grad))",
         "        if not finite or not all(bool(torch.isfinite(v).all()) for v in state):",

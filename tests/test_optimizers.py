@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import inspect
 import math
 
 import pytest
@@ -25,7 +26,10 @@ def test_registry_holds_every_dense_optimizer() -> None:
     assert list(OPTIMIZERS)[:2] == ["SGD", "Adam"]
 
 
-@pytest.mark.parametrize("name", list(OPTIMIZERS), ids=str)
+TORCH_NAMES = [name for name, spec in OPTIMIZERS.items() if spec.source == "torch.optim"]
+
+
+@pytest.mark.parametrize("name", TORCH_NAMES, ids=str)
 def test_defaults_are_torchs_own(name: str) -> None:
     spec = OPTIMIZERS[name]
     param = torch.zeros(spec.param_shape, requires_grad=True)
@@ -36,6 +40,26 @@ def test_defaults_are_torchs_own(name: str) -> None:
             continue  # None asks torch to derive the value (LBFGS max_eval = max_iter * 5 // 4)
         default = tuple(hp.default) if hp.type == "pair" else hp.default
         assert default == (tuple(expected) if isinstance(expected, tuple) else expected), hp.name
+        assert hp.name not in FRAMEWORK_SWITCHES
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS), ids=str)
+def test_defaults_are_the_signatures_own(name: str) -> None:
+    """Every setting's default is its class's (an infinite one is offered as null)."""
+    spec = OPTIMIZERS[name]
+    signature = inspect.signature(spec.cls).parameters
+    for hp in spec.hyperparameters:
+        if hp.name == "base_optimizer":
+            assert hp.default in OPTIMIZERS and OPTIMIZERS[hp.default].family == "first_order"
+            continue
+        expected = signature[hp.name].default
+        if expected is inspect.Parameter.empty:
+            expected = spec.required[hp.name]
+        if isinstance(expected, float) and math.isinf(expected):
+            assert hp.default is None and hp.nullable and hp.name in spec.null_is_default
+            continue
+        default = tuple(hp.default) if hp.type == "pair" else hp.default
+        assert default == expected, hp.name
         assert hp.name not in FRAMEWORK_SWITCHES
 
 

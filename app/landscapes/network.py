@@ -33,6 +33,7 @@ from ..calculus import gradient_and_hessian
 from ..config import Settings, get_settings
 from ..errors import InvalidInput
 from ..optimizers import TORCH_ERRORS, OptimizerSpec, blame_hyperparameters, get_optimizer
+from ..randomness import RunRandomness
 from .surfaces import Domain, Minimum, Surface
 
 DATASETS = ("moons", "spirals")
@@ -267,7 +268,9 @@ def _train(
     and accuracy after every step; it stops before the first non-finite loss or weight."""
     start = time.perf_counter()
     model = _mlp(init)
-    optimizer = spec.create(model.parameters(), hyperparameters)
+    randomness = RunRandomness(needed=spec.source != "torch.optim")
+    with randomness.active():
+        optimizer = spec.create(model.parameters(), hyperparameters)
     thetas = torch.empty(steps + 1, N_PARAMS)
     losses: list[float] = []
     accuracy: list[float] = []
@@ -289,6 +292,7 @@ def _train(
             break
         xb, yb = next(batches)
 
+        @torch.enable_grad()  # optimizers call closures inside no_grad steps
         def closure(xb: Tensor = xb, yb: Tensor = yb) -> Tensor:
             optimizer.zero_grad()
             batch_loss = F.cross_entropy(model(xb), yb)
@@ -296,13 +300,32 @@ def _train(
             return batch_loss
 
         if spec.needs_closure:
+            if spec.family == "sharpness":
+                closure()  # SAM's first_step climbs along the gradient at the weights
             # torch types the closure as returning float; LBFGS takes float() of a tensor.
-            optimizer.step(cast(Callable[[], float], closure))
+            with randomness.active():
+                optimizer.step(cast(Callable[[], float], closure))
         else:
             closure()
-            optimizer.step()
+            with randomness.active():
+                optimizer.step()
     seconds = time.perf_counter() - start
     return _Trace(thetas[: len(losses)].clone(), losses, accuracy, status, seconds)
+
+
+UNTRAINABLE_FAMILIES = {
+    "hessian": "its Hutchinson probes need the gradient's graph (create_graph), which this "
+    "training loop does not keep",
+    "schedule_free": "its evaluation point (optimizer.eval()) is not what this loop records",
+}
+"""Optimizer families the MLP's training loop does not step as their authors document."""
+
+
+def training_refusal(spec: OptimizerSpec) -> str | None:
+    """Why `spec` cannot train the MLP here (None when it can)."""
+    if spec.group_options:
+        return "it needs parameter groups of its own (a flag per matrix)"
+    return UNTRAINABLE_FAMILIES.get(spec.family)
 
 
 class TrainingStopped(Exception):
@@ -551,6 +574,9 @@ def train_network(
     x, labels = make_dataset(dataset, seed)
     if batch_size is not None:
         _check_whole(batch_size, "batch_size", 1, len(x))
+    refusal = training_refusal(optimizer)
+    if refusal is not None:
+        raise NetworkError(("optimizer",), f"{optimizer.name} cannot train the MLP here: {refusal}")
     values = optimizer.coerce(hyperparameters)
     _check_torch_accepts(optimizer, values)
     batches = _batches(x, labels, batch_size, init_seed)

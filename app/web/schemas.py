@@ -80,13 +80,53 @@ class SchedulerOut(BaseModel):
     supports_warmup: bool
 
 
-class OptimizerOut(BaseModel):
-    name: str
+class ReferenceOut(BaseModel):
     title: str
-    description: str
-    hyperparameters: list[HyperparameterOut]
-    needs_closure: bool = Field(description="step() takes a closure (LBFGS): a frame per step")
+    url: str
+
+
+class SupportsOut(BaseModel):
+    """Which batched tools run this optimizer; the others answer 422 with the reason."""
+
+    basin_map: bool
+    hyperparameter_map: bool = Field(
+        description="by a per-cell rule, or one parameter group per cell where the class "
+        "steps its groups independently"
+    )
+    start_sweep: bool
+    hyperparameter_sweep: bool
+    network: bool = Field(description="POST /api/models/mlp/train")
+
+
+class OptimizerOut(BaseModel):
+    name: str = Field(
+        description="the class's name; a torch.optim name always means torch's class, so "
+        "pytorch_optimizer's ASGD, Muon and RAdam are `pytorch_optimizer.<name>`"
+    )
+    title: str
+    description: str = Field(description="the docstring's first paragraph (or why excluded)")
+    source: Literal["torch.optim", "pytorch_optimizer"]
+    family: Literal["first_order", "closure", "hessian", "sharpness", "wrapper", "schedule_free"]
+    family_step: str = Field(description="how this family is stepped, in one line")
+    reference: ReferenceOut | None = Field(
+        None, description="the paper, from the docstring (torch) or the package's README table"
+    )
+    hyperparameters: list[HyperparameterOut] = Field(
+        description="from the signature; a wrapper's start with `base_optimizer` (a registry "
+        "name) and take its base's settings too, flat"
+    )
+    fixed: list[str] = Field(
+        description="signature arguments left at the library's default: framework switches "
+        "and values with no JSON form (callables, dtypes)"
+    )
+    needs_closure: bool = Field(
+        description="step() takes a closure (LBFGS, AliG, the SAM family): one frame per step"
+    )
     param_shape: list[int] = Field(description="the shape the point is given to torch in")
+    supports: SupportsOut
+    excluded: str | None = Field(
+        None, description="why this class cannot step a 2-D point here (then it cannot run)"
+    )
 
 
 class DomainIn(BaseModel):
@@ -356,8 +396,19 @@ class FrameOut(BaseModel):
     y: float
     loss: float
     grad: list[float]
-    lr: float
+    lr: float | None = Field(description="null where the optimizer has no learning rate (AliG)")
     state: dict[str, float | list[float]]
+    ascent: list[float] | None = Field(
+        None,
+        description="sharpness-aware runs: the ascent point where the step leaving this frame "
+        "took its second gradient",
+    )
+    train_point: list[float] | None = Field(
+        None,
+        description="Schedule-Free runs: the training point where step() takes its gradient; "
+        "x, y are the evaluation point (optimizer.eval())",
+    )
+    train_loss: float | None = Field(None, description="Schedule-Free: the loss at train_point")
     true_grad: list[float] | None = Field(
         None,
         description="with noise or clipping: the loss's own gradient; with mini-batches: the "

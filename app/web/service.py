@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from .. import engine
+from .. import engine, maps, sweeps
 from ..calculus import sharpness, suggested_lr
 from ..config import Settings
 from ..engine import RunConfig
@@ -20,9 +21,10 @@ from ..errors import InvalidRequest
 from ..hyperparameters import Hyperparameter
 from ..landscapes.formula import formula_surface
 from ..landscapes.models import model_surface
-from ..landscapes.network import plane_surface
+from ..landscapes.network import plane_surface, training_refusal
 from ..landscapes.surfaces import SURFACES, Surface, get_surface
-from ..optimizers import OptimizerSpec
+from ..optimizer_catalog import FAMILIES
+from ..optimizers import EXCLUDED, OPTIMIZERS, OptimizerSpec
 from ..schedulers import SchedulerSpec, make_scheduler
 from .schemas import CustomSurface, DatasetIn, ModelSurfaceIn, RunRequest
 
@@ -83,10 +85,56 @@ def optimizer_out(spec: OptimizerSpec) -> dict[str, Any]:
         "name": spec.name,
         "title": spec.title,
         "description": spec.description,
+        "source": spec.source,
+        "family": spec.family,
+        "family_step": FAMILIES[spec.family],
+        "reference": spec.reference,
         "hyperparameters": [hyperparameter_out(hp) for hp in spec.hyperparameters],
+        "fixed": list(spec.fixed),
         "needs_closure": spec.needs_closure,
         "param_shape": list(spec.param_shape),
+        "supports": supports_out(spec),
+        "excluded": None,
     }
+
+
+def supports_out(spec: OptimizerSpec) -> dict[str, bool]:
+    """Which batched tools run `spec` (the rest refuse it with a 422 that says why)."""
+    return {
+        "basin_map": maps.supports_basin_map(spec),
+        "hyperparameter_map": maps.supports_hyperparameter_map(spec),
+        "start_sweep": spec.name in sweeps.START_OPTIMIZERS,
+        "hyperparameter_sweep": spec.name in sweeps.HYPERPARAMETER_OPTIMIZERS,
+        "network": training_refusal(spec) is None,
+    }
+
+
+def excluded_out(name: str, entry: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "name": name,
+        "title": name,
+        "description": f"Cannot run here: it {entry['reason']}.",
+        "source": entry["source"],
+        "family": entry["family"],
+        "family_step": FAMILIES[entry["family"]],  # type: ignore[index]
+        "reference": None,
+        "hyperparameters": [],
+        "fixed": [],
+        "needs_closure": False,
+        "param_shape": [2],
+        "supports": dict.fromkeys(
+            ("basin_map", "hyperparameter_map", "start_sweep", "hyperparameter_sweep", "network"),
+            False,
+        ),
+        "excluded": entry["reason"],
+    }
+
+
+@lru_cache(maxsize=1)
+def optimizers_out() -> list[dict[str, Any]]:
+    """Every optimizer that runs, then every class that cannot, with the reason."""
+    runnable = [optimizer_out(spec) for spec in OPTIMIZERS.values()]
+    return runnable + [excluded_out(name, entry) for name, entry in EXCLUDED.items()]
 
 
 @lru_cache

@@ -17,7 +17,6 @@ from ...errors import InvalidRequest
 from ...landscapes.models import ModelSurface, parse_csv
 from ...landscapes.network import NetworkSurface
 from ...landscapes.surfaces import SURFACES, Surface, UnknownSurface
-from ...optimizers import OPTIMIZERS
 from ...presets import get_presets
 from ...schedulers import SCHEDULERS
 from ...script import render_script
@@ -46,7 +45,7 @@ from ..service import (
     grid_body,
     grid_out,
     limits_out,
-    optimizer_out,
+    optimizers_out,
     resolve_surface,
     scheduler_out,
     surface_out,
@@ -97,7 +96,9 @@ async def in_queue(http: Request, fn: Callable[[], T]) -> T:
 
 @router.get("/optimizers", response_model=list[OptimizerOut])
 async def list_optimizers() -> Any:
-    return [optimizer_out(spec) for spec in OPTIMIZERS.values()]
+    """Every optimizer of torch.optim and pytorch_optimizer that steps a 2-D point, then the
+    classes that cannot (`excluded` says why)."""
+    return optimizers_out()
 
 
 @router.get("/schedulers", response_model=list[SchedulerOut])

@@ -26,11 +26,10 @@ from markupsafe import Markup
 from pydantic import TypeAdapter
 
 from ...landscapes.surfaces import SURFACES
-from ...optimizers import OPTIMIZERS
 from ...presets import get_presets
 from ...schedulers import SCHEDULERS
 from ..schemas import OptimizerOut, Preset, SchedulerOut, SurfaceOut
-from ..service import grid_body, limits_out, optimizer_out, scheduler_out, surfaces_out
+from ..service import grid_body, limits_out, optimizers_out, scheduler_out, surfaces_out
 from .deps import SettingsDep
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -77,7 +76,7 @@ def boot_lists() -> Markup:
     """The lists the page fetches at boot, as the API answers them (they never change)."""
     payload = {
         "surfaces": _as_answered(SurfaceOut, surfaces_out()),
-        "optimizers": _as_answered(OptimizerOut, [optimizer_out(s) for s in OPTIMIZERS.values()]),
+        "optimizers": _as_answered(OptimizerOut, optimizers_out()),
         "schedulers": _as_answered(SchedulerOut, [scheduler_out(s) for s in SCHEDULERS.values()]),
         "presets": _as_answered(Preset, get_presets()),
     }
