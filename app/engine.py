@@ -7,14 +7,18 @@ standalone script a run is exported as. Everything that moves a 2D point one run
 comes here.
 
 Each step is the plain torch loop `zero_grad(); loss.backward(); step()` on one leaf tensor,
-so a trajectory is exactly what that loop produces. Frame k is the state after k steps: the
+so a trajectory is exactly what that loop produces. Other optimizer families are stepped as
+their authors document (optimizer_catalog.FAMILIES): a closure for LBFGS, AliG and the SAM
+family, the gradient's graph kept for the Hessian-based ones, and Schedule-Free frames at
+the evaluation point. Frame k is the state after k steps: the
 point, the loss and gradient there, the learning rate in force and the optimizer's state.
 
 When a run ends early:
 - **diverged**: a value of the next frame (point, loss, gradient or optimizer state) is not
   finite (that frame is not emitted, so the last frame is the last finite one), or the point
   lies more than `DIVERGENCE_SPAN_FACTOR` domain widths from the domain's centre along either
-  axis (that frame is emitted, it is finite);
+  axis (that frame is emitted, it is finite), or the library raised inside a later step()
+  (the reason quotes it; the frame before that step is the last);
 - **converged**: after at least one step, both the gradient norm and the length of the last
   step are at most `sqrt(machine epsilon)` of the dtype (3.5e-4 in float32, 1.5e-8 in
   float64): the point is stationary and the optimizer has stopped moving it. The gradient
@@ -43,6 +47,7 @@ from .config import get_settings
 from .errors import InvalidInput
 from .landscapes.surfaces import Surface, get_surface
 from .optimizers import (
+    LIBRARY_ERRORS,
     TORCH_ERRORS,
     OptimizerSpec,
     blame_hyperparameters,
@@ -470,7 +475,14 @@ class Trajectory:
             if ending is None:
                 # The step leaving this frame is taken before the frame is emitted, so a
                 # sharpness-aware frame can say where that step looked (its ascent point).
-                run.step(frame["loss"])
+                try:
+                    run.step(frame["loss"])
+                except LIBRARY_ERRORS as error:
+                    # The scratch step (make_config) took the first step; a library that
+                    # breaks down later (a preconditioner's eigh on a degenerate matrix) ends
+                    # the run here, as numbers that stopped making sense.
+                    name = config.optimizer.name
+                    ending = "diverged", f"{name} failed in step {step + 1}: {error}"
                 if run.ascent is not None:
                     frame["ascent"] = run.ascent
             yield frame

@@ -12,16 +12,18 @@ last step both at most the dtype's tolerance, after at least one step). A stoppe
 frozen at its last frame until enough cells have stopped to drop them from the batch; rows
 never mix, so a frozen cell cannot disturb the others.
 
-Optimizers. Basin maps run the element-wise torch.optim optimizers (`BASIN_TORCH`) as they
-are, over the whole batch, and Adafactor by a row-wise re-implementation; LBFGS and Muon
-couple the elements of their parameter and are refused, as are pytorch_optimizer's classes
-(many take norms over a whole parameter). Hyperparameter maps run SGD, Adam, AdamW, RMSprop
-and Adagrad by per-cell update rules, and every other plain first-order optimizer whose step
-treats its parameter groups independently with one parameter group per cell
-(`groups_refusal` says why others cannot), within `Settings.max_map_fallback_cell_steps`
-(some 30 µs per cell and step, bench/bench_maps.py). The sizes a map may have are the
-`Settings` it is given as `limits` (app/config.py). Every path gives
-each cell the trajectory of its single run, bit for bit (tests/test_maps.py).
+Optimizers. Basin maps run the element-wise torch.optim optimizers (`BASIN_TORCH`) and the
+element-wise pytorch_optimizer classes people ask for most (`BASIN_LIBRARY`: Lion,
+AdaBelief, Adan) as they are, over the whole batch, and Adafactor by a row-wise
+re-implementation; LBFGS and Muon couple the elements of their parameter and are refused, as
+are the other pytorch_optimizer classes (many take norms over a whole parameter).
+Hyperparameter maps run SGD, Adam, AdamW, RMSprop and Adagrad by per-cell update rules, and
+every other plain first-order optimizer whose step treats its parameter groups independently
+with one parameter group per cell (`groups_refusal` says why others cannot), within
+`Settings.max_map_fallback_cell_steps` (some 30 µs per cell and step, bench/bench_maps.py).
+The sizes a map may have are the `Settings` it is given as `limits` (app/config.py). Every
+path gives each cell the trajectory of its single run, bit for bit (tests/test_maps.py and
+tests/test_zoo.py).
 
 A model's landscape (app/landscapes/models.py) is mapped with full-batch steps on its full-data loss
 `fn`; the engine computes the same loss as torch.nn does, so those cells agree with single
@@ -84,7 +86,16 @@ BASIN_TORCH = frozenset(
     {"SGD", "Adam", "AdamW", "Adamax", "NAdam", "RAdam", "RMSprop", "Adagrad", "Adadelta"}
     | {"ASGD", "Rprop"}
 )
+BASIN_LIBRARY = frozenset({"Lion", "AdaBelief", "Adan"})
+"""pytorch_optimizer classes whose every operation is element-wise (read from their source,
+pinned by tests), but for the settings in `ROW_COUPLING`."""
+ROW_COUPLING = {
+    ("Adan", "max_grad_norm"): "clips by the norm of the whole parameter, which would couple "
+    "the map's rows; a basin map needs max_grad_norm 0",
+}
 BASIN_RULES = frozenset({"Adafactor"})
+BASIN_ROWS = BASIN_TORCH | BASIN_LIBRARY
+"""Optimizers run as they are over all rows of one leaf."""
 COUPLED = {
     "LBFGS": "searches along a line through all its parameters at once and takes one group",
     "Muon": "orthogonalizes each parameter's update as a matrix, so cells cannot share one",
@@ -111,7 +122,14 @@ def groups_refusal(spec: OptimizerSpec) -> str | None:
 
 
 def supports_basin_map(spec: OptimizerSpec) -> bool:
-    return spec.name in BASIN_TORCH | BASIN_RULES
+    return spec.name in BASIN_ROWS | BASIN_RULES
+
+
+def check_rows_independent(spec: OptimizerSpec, values: Mapping[str, Any]) -> None:
+    """Refuse a setting under which an element-wise optimizer couples the rows of a leaf."""
+    for (owner, name), reason in ROW_COUPLING.items():
+        if spec.name == owner and values.get(name):
+            raise HyperparameterError((name,), f"{name} {reason}")
 
 
 def supports_hyperparameter_map(spec: OptimizerSpec) -> bool:
@@ -207,9 +225,10 @@ def basin_map(
 ) -> BasinMap:
     limits = limits or get_settings()
     if not supports_basin_map(optimizer):
-        raise UnsupportedOptimizer(optimizer.name, BASIN_TORCH | BASIN_RULES)
+        raise UnsupportedOptimizer(optimizer.name, BASIN_ROWS | BASIN_RULES)
     check_surface(surface)
     config = _run_config(surface, optimizer, hyperparameters, None, steps, dtype, limits.max_steps)
+    check_rows_independent(optimizer, config.hyperparameters)
     check_count(("resolution",), resolution, limits.max_map_resolution)
     _check_budget(resolution * resolution, steps, limits.max_map_cell_steps)
     xs = torch.linspace(*surface.domain.x, resolution, dtype=F64)
@@ -550,7 +569,7 @@ def resolved(spec: OptimizerSpec, values: Mapping[str, Any]) -> dict[str, Any]:
 def basin_optimizer(
     spec: OptimizerSpec, hyperparameters: Mapping[str, Any], param: Tensor
 ) -> CellOptimizer:
-    if spec.name in BASIN_TORCH:
+    if spec.name in BASIN_ROWS:
         return TorchRows(spec, hyperparameters, param)
     return AdafactorRule(param, resolved(spec, hyperparameters))
 

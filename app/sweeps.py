@@ -35,7 +35,7 @@ from .optimizers import OptimizerSpec
 
 START_AXES = ("start_x", "start_y")
 HYPERPARAMETER_OPTIMIZERS = RULES
-START_OPTIMIZERS = maps.BASIN_TORCH | maps.BASIN_RULES
+START_OPTIMIZERS = maps.BASIN_ROWS | maps.BASIN_RULES
 AXIS: tuple[str, ...] = ("axis",)
 F64 = torch.float64
 STATUS = {
@@ -119,6 +119,8 @@ def check(
         values = maps.axis_values(AXIS, axis, optimizer, max_values)
     settings = functools.partial(_row_settings, optimizer, hyperparameters, start, axis.name)
     config = _check_ends(make_config, settings, axis, values)
+    if axis.name in START_AXES:
+        maps.check_rows_independent(optimizer, config.hyperparameters)
     for field, present in (
         ("scheduler", config.scheduler is not None),
         ("clip", config.clip is not None),

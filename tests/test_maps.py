@@ -21,7 +21,7 @@ from app.errors import InvalidInput
 from app.landscapes.models import model_surface
 from app.landscapes.surfaces import Surface, get_surface
 from app.maps import DIVERGED, UNDECIDED, Axis, BasinMap, CellGrid, HyperparameterMap, MapCancelled
-from app.optimizers import get_optimizer
+from app.optimizers import HyperparameterError, get_optimizer
 
 SAMPLES = 20
 
@@ -157,11 +157,21 @@ EVERY_BASIN_OPTIMIZER = {
     "ASGD": {"lr": 0.002, "t0": 10.0},
     "Rprop": {},
     "Adafactor": {"lr": 0.05, "weight_decay": 0.01},
+    "Lion": {"lr": 0.02, "weight_decay": 0.1},
+    "AdaBelief": {"lr": 0.05, "rectify": True, "ams_bound": True},
+    "Adan": {"lr": 0.05, "weight_decay": 0.02},
 }
 
 
 def test_every_batched_basin_optimizer_is_listed() -> None:
-    assert set(EVERY_BASIN_OPTIMIZER) == maps.BASIN_TORCH | maps.BASIN_RULES
+    assert set(EVERY_BASIN_OPTIMIZER) == maps.BASIN_ROWS | maps.BASIN_RULES
+
+
+def test_a_setting_that_couples_rows_is_refused_by_name() -> None:
+    surface = get_surface("himmelblau")
+    with pytest.raises(HyperparameterError) as caught:
+        maps.basin_map(surface, get_optimizer("Adan"), {"max_grad_norm": 1.0}, 10, 4)
+    assert caught.value.loc == ("hyperparameters", "max_grad_norm")
 
 
 @pytest.mark.parametrize("optimizer", sorted(EVERY_BASIN_OPTIMIZER))

@@ -16,9 +16,13 @@ import pytest
 import pytorch_optimizer
 import torch
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app import maps
 from app.engine import make_config, run
+from app.errors import InvalidInput
+from app.hyperparameters import Hyperparameter
 from app.landscapes.surfaces import get_surface
 from app.maps import Axis
 from app.optimizer_catalog import EXCLUDED as CATALOG_EXCLUDED
@@ -422,3 +426,51 @@ def test_maps_refuse_other_families_by_name() -> None:
             )  # fmt: skip
         assert caught.value.loc == ("optimizer",)
     assert len(GROUPED) >= 60
+
+
+# Whatever settings a client sends, a run either refuses them with an error naming a field
+# or runs to an ending: never another exception.
+
+
+def _setting(hp: Hyperparameter) -> st.SearchStrategy[Any]:
+    if hp.type == "bool":
+        return st.booleans()
+    if hp.type == "choice":
+        return st.sampled_from(hp.choices or (None,))
+    assert hp.slider_min is not None and hp.slider_max is not None
+    if hp.type in ("int", "int_list"):
+        number: st.SearchStrategy[Any] = st.integers(int(hp.slider_min), int(hp.slider_max))
+    else:
+        number = st.floats(hp.slider_min, hp.slider_max)
+    if hp.type == "pair":
+        return st.lists(number, min_size=len(hp.default), max_size=len(hp.default))
+    if hp.type == "int_list":
+        return st.lists(number, min_size=1, max_size=3, unique=True).map(sorted)
+    return number
+
+
+JUNK = st.none() | st.booleans() | st.text(max_size=4) | st.floats() | st.integers()
+
+
+@st.composite
+def _settings(draw: st.DrawFn, spec: OptimizerSpec) -> dict[str, Any]:
+    base = spec.base_of({})
+    pool = list(spec.hyperparameters) + list(base.hyperparameters if base else ())
+    chosen = draw(st.lists(st.sampled_from(pool), max_size=4, unique_by=lambda hp: hp.name))
+    return {hp.name: draw(JUNK if draw(st.integers(0, 5)) == 0 else _setting(hp)) for hp in chosen}
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS), ids=str)
+@settings(max_examples=10, deadline=None, derandomize=True)
+@given(data=st.data())
+def test_any_settings_are_refused_by_field_or_run(name: str, data: st.DataObject) -> None:
+    spec = OPTIMIZERS[name]
+    values = data.draw(_settings(spec))
+    surface = data.draw(st.sampled_from(["bowl", "rosenbrock", "saddle"]))
+    try:
+        config = make_config(surface=surface, optimizer=name, hyperparameters=values, steps=8)
+    except InvalidInput as error:
+        assert error.loc[0] in ("hyperparameters", "optimizer"), error.loc
+        return
+    status, frames, _ = run(config, time_limit=20)
+    assert status in ("converged", "diverged", "max_steps") and frames
