@@ -10,6 +10,7 @@ import itertools
 import math
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -474,3 +475,10 @@ def test_any_settings_are_refused_by_field_or_run(name: str, data: st.DataObject
         return
     status, frames, _ = run(config, time_limit=20)
     assert status in ("converged", "diverged", "max_steps") and frames
+
+
+def test_the_readme_lists_every_excluded_class() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    _, _, section = readme.partition("cannot step a 2-D point here")
+    for name in EXCLUDED:
+        assert f"| {name}" in section or f", {name} |" in section, name
