@@ -45,6 +45,7 @@ import torch
 
 from .config import get_settings
 from .errors import InvalidInput
+from .hyperparameters import Hyperparameter
 from .landscapes.surfaces import Surface, get_surface
 from .optimizers import (
     LIBRARY_ERRORS,
@@ -273,10 +274,20 @@ def _check_torch_accepts(config: RunConfig) -> None:
     bare = replace(config, scheduler=None)
     blame_hyperparameters(functools.partial(_scratch_step, bare), config.hyperparameters)
     if config.scheduler is not None:
+        spec = config.optimizer
+        if not any(hp.name == "lr" for hp in _all_settings(spec, config.hyperparameters)):
+            message = f"{spec.name} has no learning rate for a scheduler to set"
+            raise SchedulerError(("name",), message)
         try:
             _scratch_step(config, config.hyperparameters)
         except TORCH_ERRORS as error:
             raise SchedulerError(("params",), f"torch rejects this scheduler: {error}") from None
+
+
+def _all_settings(spec: OptimizerSpec, values: Mapping[str, Any]) -> list[Hyperparameter]:
+    """An optimizer's settings, and its base's for a wrapper."""
+    base = spec.base_of(values)
+    return [*spec.hyperparameters, *(base.hyperparameters if base else ())]
 
 
 def _scratch_step(config: RunConfig, hyperparameters: Mapping[str, Any]) -> None:

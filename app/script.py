@@ -56,7 +56,8 @@ def _scheduler(config: RunConfig) -> list[str]:
 
 
 def _default_lr(config: RunConfig) -> float:
-    return float(next(hp.default for hp in config.optimizer.hyperparameters if hp.name == "lr"))
+    spec = config.optimizer
+    return float(spec.hyperparameter("lr", spec.base_of(config.hyperparameters)).default)
 
 
 def _closure(config: RunConfig, point: str) -> list[str]:

@@ -39,6 +39,41 @@ CASES: dict[str, dict[str, Any]] = {
     "diverging": {
         "surface": "elliptic", "optimizer": "SGD", "hyperparameters": {"lr": 0.09}, "steps": 500,
     },
+    # One per family of the optimizer zoo (pytorch_optimizer), and the special constructors.
+    "lion": {
+        "surface": "rosenbrock", "optimizer": "Lion", "hyperparameters": {"lr": 0.01},
+        "steps": 200, "noise": {"std": 0.3, "seed": 5},
+    },
+    "closure: AliG": {
+        "surface": "himmelblau", "optimizer": "AliG", "hyperparameters": {"max_lr": 0.1},
+        "steps": 60,
+    },
+    "hessian: AdaHessian, seeded probes": {
+        "surface": "rosenbrock", "optimizer": "AdaHessian",
+        "hyperparameters": {"lr": 0.1, "hessian_distribution": "gaussian"}, "steps": 80,
+        "noise": {"std": 0.1, "seed": 11},
+    },
+    "sharpness: SAM over SGD": {
+        "surface": "four_wells", "optimizer": "SAM", "steps": 150,
+        "hyperparameters": {"base_optimizer": "SGD", "rho": 0.1, "lr": 0.01, "momentum": 0.9},
+    },
+    "sharpness with a model: WSAM over Adam": {
+        "surface": "himmelblau", "optimizer": "WSAM", "steps": 80,
+        "hyperparameters": {"base_optimizer": "Adam", "lr": 0.05},
+    },
+    "wrapper: Lookahead over Adam, cosine": {
+        "surface": "rosenbrock", "optimizer": "Lookahead", "steps": 150,
+        "hyperparameters": {"base_optimizer": "Adam", "k": 5, "alpha": 0.5, "lr": 0.05},
+        "scheduler": {"name": "CosineAnnealingLR", "params": {}},
+    },
+    "schedule-free: evaluation points": {
+        "surface": "rosenbrock", "optimizer": "ScheduleFreeAdamW",
+        "hyperparameters": {"lr": 0.05}, "steps": 150,
+    },
+    "parameter groups: pytorch_optimizer's Muon": {
+        "surface": "himmelblau", "optimizer": "pytorch_optimizer.Muon",
+        "hyperparameters": {"lr": 0.05}, "steps": 60,
+    },
 }  # fmt: skip
 
 
@@ -59,7 +94,8 @@ def test_exported_script_reproduces_the_run(client: TestClient, tmp_path: Path, 
             node.names if isinstance(node, ast.Import) else [ast.alias(node.module or "")]
         )
     }
-    assert imports <= {"math", "torch"}
+    library = {"pytorch_optimizer"} if run_source(client, body) == "pytorch_optimizer" else set()
+    assert imports <= {"math", "torch"} | library
     done = subprocess.run(
         [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True
     )
@@ -69,6 +105,11 @@ def test_exported_script_reproduces_the_run(client: TestClient, tmp_path: Path, 
     assert got == expected
     if run["status"] != "max_steps":
         assert done.stdout.splitlines()[-1].startswith(f"# {run['status']}")
+
+
+def run_source(client: TestClient, body: dict[str, Any]) -> str:
+    listed = client.get("/api/optimizers").json()
+    return str(next(o["source"] for o in listed if o["name"] == body["optimizer"]))
 
 
 def test_script_rejects_what_runs_reject(client: TestClient) -> None:
