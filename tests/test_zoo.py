@@ -482,3 +482,18 @@ def test_the_readme_lists_every_excluded_class() -> None:
     _, _, section = readme.partition("cannot step a 2-D point here")
     for name in EXCLUDED:
         assert f"| {name}" in section or f", {name} |" in section, name
+
+
+def test_the_mlp_trains_with_library_optimizers_and_refuses_by_reason(client: TestClient) -> None:
+    listed = {o["name"]: o for o in client.get("/api/optimizers").json()}
+    for name, settings_ in (("Lion", {"lr": 0.01}), ("SAM", {"base_optimizer": "SGD"})):
+        body = {"dataset": "moons", "optimizer": name, "hyperparameters": settings_, "steps": 10}
+        response = client.post("/api/models/mlp/train", json=body)
+        assert response.status_code == 200, response.text
+        assert listed[name]["supports"]["network"]
+    for name in ("AdaHessian", "ScheduleFreeAdamW", "pytorch_optimizer.Muon"):
+        body = {"dataset": "moons", "optimizer": name, "steps": 10}
+        response = client.post("/api/models/mlp/train", json=body)
+        assert response.status_code == 422
+        assert response.json()["detail"][0]["loc"][-1] == "optimizer"
+        assert not listed[name]["supports"]["network"]
