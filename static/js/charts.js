@@ -17,6 +17,18 @@ import {
   unmarkTraces,
 } from "./plots.js";
 
+const noRate = new WeakMap();
+
+/** Whether a run's columns have no learning rate at all (AliG: every frame's lr is null). */
+function withoutLr(columns) {
+  let none = noRate.get(columns);
+  if (none === undefined) {
+    none = columns.lr.length > 0 && Array.prototype.every.call(columns.lr, (v) => typeof v !== "number");
+    noRate.set(columns, none);
+  }
+  return none;
+}
+
 /** Losses spanning this many decades go on a log axis by themselves (a divergence does). */
 const AUTO_LOG_DECADES = 3;
 
@@ -205,9 +217,17 @@ class StepChart {
     return Math.max(1, Math.ceil(Math.log10(hi / lo) / 5));
   }
 
+  /** The lr chart: "lr —" for the runs that have none (their lines are empty). */
+  notes(vm) {
+    if (this.column !== "lr") return "";
+    const none = vm.runs.filter((run) => !run.preview && withoutLr(run.columns));
+    return none.length ? `lr — (${none.map((run) => run.label).join(", ")}: no learning rate)` : "";
+  }
+
   layout(vm) {
     const log = this.isLog(vm);
     const range = this.yRange(vm, log);
+    const note = this.notes(vm);
     return {
       ...baseLayout(),
       uirevision: `${vm.surfaceName}:${log}`,
@@ -226,6 +246,21 @@ class StepChart {
         ...(range ? { range, autorange: false } : { autorange: true }),
       },
       yaxis2: { overlaying: "y", range: [0, 1], visible: false, fixedrange: true },
+      annotations: note
+        ? [
+            {
+              xref: "paper",
+              yref: "paper",
+              x: 0.02,
+              y: 0.96,
+              xanchor: "left",
+              yanchor: "top",
+              showarrow: false,
+              text: note,
+              font: { size: 10.5, color: "#667085" },
+            },
+          ]
+        : [],
     };
   }
 
@@ -240,6 +275,7 @@ class StepChart {
       vm.chartKey || "",
       this.isLog(vm),
       vm.runs.map((r) => [r.id, r.color, r.label, r.selected, r.status === "diverged"]),
+      this.notes(vm),
     ]);
     const data = vm.runs.map((r) => `${r.id}:${r.version}`).join(",");
     const now = performance.now();

@@ -4,8 +4,8 @@
 //
 //   null (torch's own choice, "auto")  none
 //   booleans                           1 / 0
-//   pairs and lists                    a/b/c
-//   text (choices)                     %-escaped
+//   pairs and lists                    a/b (a triple a/b/c: as many as the default has)
+//   text (choices)                     %-escaped (the word "none" as %6Eone: it is not null)
 
 import { decodeLinkText } from "./helpers.js";
 
@@ -13,6 +13,8 @@ function encodeAtom(value) {
   if (value === null || value === undefined) return "none";
   if (typeof value === "boolean") return value ? "1" : "0";
   if (typeof value === "number") return String(value);
+  // A choice spelled "none" (Lookahead's pullback_momentum) must not read back as null.
+  if (value === "none") return "%6Eone";
   return encodeURIComponent(String(value));
 }
 
@@ -40,8 +42,10 @@ export function decodeValue(hp, text, part = `${hp.name}=${text}`) {
     case "bool":
       return text === "1" || text === "true";
     case "pair": {
+      // As many numbers as the default holds (Adan's betas are three).
+      const size = Array.isArray(hp.default) && hp.default.length ? hp.default.length : 2;
       const parts = text.split("/");
-      if (parts.length !== 2) return fallback(hp);
+      if (parts.length !== size) return fallback(hp);
       return parts.map((piece, i) => decodeNumber(piece, hp.default ? hp.default[i] : 0));
     }
     case "int_list": {

@@ -2,7 +2,8 @@
 //
 // Hooks: every hyperparameter input carries data-hparam="<torch kwarg>"; a log slider holds
 // its slider position, so the number box beside it carries data-hparam-value="<kwarg>" and
-// takes exact values. Pairs: data-hparam on a wrapper, data-hparam-index on the two sliders.
+// takes exact values. Pairs (and triples: as many elements as the default has): data-hparam on
+// a wrapper, data-hparam-index on each element's slider.
 // Each slider sits on a sensitivity strip (data-sweep-strip, drawn by live.js from a sweep)
 // described by a text (data-sweep-text) for keyboard and screen-reader users.
 
@@ -228,8 +229,16 @@ function numberControl(hp, { index, nullable, label, onValue, onGrab }) {
   return { root, set, part };
 }
 
-/** `emit(value, live, index)`; `grab(kind, part)` as numberControl's onGrab. */
-function buildControl(hp, emit, grab) {
+/** How many numbers a "pair" holds: as many as its default (Adan's betas are three). */
+export function pairSize(hp) {
+  return Array.isArray(hp.default) && hp.default.length > 0 ? hp.default.length : 2;
+}
+
+/**
+ * `emit(value, live, index)`; `grab(kind, part)` as numberControl's onGrab; `custom(hp, emit)`
+ * may build the row's control instead ({root, set}; the base optimizer's picker).
+ */
+function buildControl(hp, emit, grab, custom) {
   const error = el("p", {
     class: "field-error",
     role: "alert",
@@ -241,7 +250,11 @@ function buildControl(hp, emit, grab) {
   /** The number controls of this row ({hp, index, slider, box, strip, text, root}). */
   const numbers = [];
 
-  if (hp.type === "bool") {
+  const own = custom ? custom(hp, (value) => emit(value, false)) : null;
+  if (own) {
+    row.append(own.root);
+    set = own.set;
+  } else if (hp.type === "bool") {
     const id = `hp-${hp.name}-${++uid}`;
     const box = el("input", { type: "checkbox", id, title: hp.description, "data-hparam": hp.name });
     box.addEventListener("change", () => emit(box.checked, false));
@@ -289,8 +302,9 @@ function buildControl(hp, emit, grab) {
       title: hp.description,
       "data-hparam": hp.name,
     });
-    let current = Array.isArray(hp.default) ? [...hp.default] : [0, 0];
-    const parts = [0, 1].map((index) => {
+    const size = pairSize(hp);
+    let current = Array.isArray(hp.default) ? [...hp.default] : new Array(size).fill(0);
+    const parts = Array.from({ length: size }, (_, index) => {
       const control = numberControl(hp, {
         index,
         nullable: hp.nullable || (Array.isArray(hp.default) && hp.default[index] === null),
@@ -307,7 +321,7 @@ function buildControl(hp, emit, grab) {
     for (const part of parts) wrapper.append(part.root);
     row.append(wrapper);
     set = (value) => {
-      current = Array.isArray(value) ? [...value] : [null, null];
+      current = Array.isArray(value) ? [...value] : new Array(size).fill(null);
       parts.forEach((part, i) => part.set(current[i]));
     };
     numbers.push(...parts.map((control) => control.part));
@@ -332,10 +346,16 @@ function buildControl(hp, emit, grab) {
  * part)` as numberControl's.
  */
 export class HyperparameterForm {
-  constructor(container, { onChange, onGrab = () => {} }) {
+  /**
+   * `custom(hp, emit)`: a control of the page's own for `hp`, or null (buildControl);
+   * `baseHead(spec)`: the heading over a wrapper's base optimizer's settings.
+   */
+  constructor(container, { onChange, onGrab = () => {}, custom = null, baseHead = null }) {
     this.container = container;
     this.onChange = onChange;
     this.onGrab = onGrab;
+    this.custom = custom;
+    this.baseHead = baseHead;
     this.controls = new Map();
     this.key = "";
   }
@@ -345,13 +365,19 @@ export class HyperparameterForm {
     return [...this.controls.values()].flatMap((c) => c.numbers || []).filter((p) => p.slider);
   }
 
-  /** Rebuild for `spec` when `key` (run id + optimizer) changed, then show `values`. */
+  /**
+   * Rebuild for `spec` when `key` (run id + optimizer, and a wrapper's base) changed, then
+   * show `values`. A wrapper's spec (catalog.runSpec) lists its own settings, then its base's
+   * under `baseHead(spec)`.
+   */
   render(key, spec, values) {
     if (key !== this.key) {
       this.key = key;
       this.controls.clear();
       const nodes = [];
+      const first = spec.baseHyperparameters ? spec.baseHyperparameters[0] : null;
       for (const hp of spec.hyperparameters) {
+        if (hp === first && this.baseHead) nodes.push(this.baseHead(spec));
         const numbers = [];
         const control = buildControl(
           hp,
@@ -360,11 +386,17 @@ export class HyperparameterForm {
             this.onChange(hp.name, value, live, part);
           },
           (kind, part) => this.onGrab(kind, part),
+          this.custom,
         );
         numbers.push(...control.numbers);
+        if (spec.baseHyperparameters && spec.baseHyperparameters.includes(hp)) {
+          control.row.classList.add("hp-of-base");
+        }
         this.controls.set(hp.name, control);
         nodes.push(control.row);
       }
+      // A base whose settings are all the wrapper's own still says which it is.
+      if (spec.base && !first && this.baseHead) nodes.push(this.baseHead(spec));
       this.container.replaceChildren(...nodes);
     }
     for (const [name, control] of this.controls) control.set(values[name]);

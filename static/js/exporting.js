@@ -3,7 +3,7 @@
 export function framesToCSV(frames) {
   const lines = ["step,x,y,loss,grad_x,grad_y,lr"];
   for (const f of frames) {
-    lines.push([f.step, f.x, f.y, f.loss, f.grad[0], f.grad[1], f.lr].map(String).join(","));
+    lines.push([f.step, f.x, f.y, f.loss, f.grad[0], f.grad[1], f.lr ?? ""].map(String).join(","));
   }
   return `${lines.join("\n")}\n`;
 }

@@ -69,6 +69,7 @@ function lrSpan(columns) {
   if (!span) {
     span = [Infinity, 0];
     for (const v of columns.lr) {
+      if (typeof v !== "number") continue; // null: an optimizer without an lr (AliG)
       if (v < span[0]) span[0] = v;
       if (v > span[1]) span[1] = v;
     }

@@ -85,7 +85,9 @@ function axesOf(spec) {
     if (hp.type === "float" || hp.type === "int") {
       axes.push({ ...common, name: hp.name, label: hp.name });
     } else if (hp.type === "pair") {
-      for (const index of [0, 1]) {
+      // Every element: a pair's two, a triple's three (Adan's betas).
+      const size = Array.isArray(hp.default) && hp.default.length ? hp.default.length : 2;
+      for (let index = 0; index < size; index += 1) {
         axes.push({ ...common, name: `${hp.name}.${index}`, index, label: `${hp.name}[${index}]` });
       }
     }

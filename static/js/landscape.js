@@ -41,6 +41,10 @@ const NARROW_COLORBAR_THICKNESS = 7;
 const LIFT = 0.018;
 /** The 3D camera stays at least this high over the scene's centre (it never goes under). */
 const EYE_Z_MIN = 0.12;
+/** A sharpness-aware run's ascent arrow (app.css .arrow-ascent has the same colour). */
+export const ASCENT_COLOR = "#e03131";
+export const ASCENT_LABEL = "ascent point (SAM perturbation)";
+export const TRAIN_LABEL = "training point y (gradient taken here)";
 /** The overlay plot only draws: it takes no pointer events and has no modebar. */
 const TOP_CONFIG = { staticPlot: true, responsive: true, displayModeBar: false };
 
@@ -438,9 +442,118 @@ export class Landscape {
       ...(is3d ? { z: this.zPath(c.loss, 1, c.x, c.y) } : {}),
       line: { color: faint ? withAlpha(run.color, 0.38) : run.color, width, dash },
       marker: { color: run.color, size: 4.5, line: { color: "#ffffff", width: 0.8 } },
-      hovertemplate: `${escapeHover(run.label)}<br>step %{pointNumber}<br>(%{x:.4g}, %{y:.4g})<extra></extra>`,
+      hovertemplate: `${escapeHover(run.label)}${c.tx ? "<br>evaluation point x" : ""}<br>step %{pointNumber}<br>(%{x:.4g}, %{y:.4g})<extra></extra>`,
       showlegend: true,
     };
+  }
+
+  /**
+   * Schedule-Free runs: the path is the evaluation point x (what optimizer.eval() puts in the
+   * parameters); beside it, thin and dotted in the run's colour, the training point y where
+   * each gradient is taken (`train_point`). One trace per such run shown; the selected run's
+   * names it in the legend.
+   */
+  trainTraces(runs, is3d) {
+    return drawOrder(shown(runs).filter((run) => run.columns.tx && !run.preview)).map((run) => {
+      const c = run.columns;
+      return {
+        type: is3d ? "scatter3d" : "scatter",
+        mode: "lines",
+        // Two short lines: the legend beside the plot has about 95 px for text.
+        name: "training point y<br>(gradient here)",
+        legendgroup: `train:${run.id}`,
+        legendrank: 100,
+        showlegend: run.selected,
+        x: c.tx,
+        y: c.ty,
+        ...(is3d ? { z: this.zPath(c.tloss, 1, c.tx, c.ty) } : {}),
+        line: { color: run.color, width: is3d ? 3 : 1.3, dash: "dot" },
+        meta: { role: "train-path", of: run.id, label: TRAIN_LABEL },
+        hovertemplate: `${escapeHover(run.label)}<br>${TRAIN_LABEL}<br>step %{pointNumber}<br>(%{x:.4g}, %{y:.4g})<extra></extra>`,
+      };
+    });
+  }
+
+  /**
+   * The legend's entry for the ascent arrow (drawn on the overlay, which has no legend): a
+   * trace with no points, while the selected run is sharpness-aware.
+   */
+  ascentKey(runs) {
+    const run = runs.find((r) => r.selected && !r.hidden && r.columns.ascent && !r.preview);
+    if (!run) return [];
+    return [
+      {
+        type: "scatter",
+        mode: "lines",
+        // The legend beside the plot has about 95 px for text: the strip's tooltip and the
+        // trace's meta carry the whole label.
+        name: "ascent point<br>(SAM)",
+        legendrank: 101,
+        meta: { role: "ascent-key", label: ASCENT_LABEL },
+        x: [null],
+        y: [null],
+        line: { color: ASCENT_COLOR, width: 2.2, dash: "dash" },
+        hoverinfo: "skip",
+        showlegend: true,
+      },
+    ];
+  }
+
+  /** The training point y of each shown Schedule-Free run at its playhead (a diamond). */
+  trainHeadTrace(vm, is3d) {
+    const runs = shown(vm.runs).filter((run) => run.columns.tx && !run.preview);
+    const at = (run) => Math.min(run.head, run.columns.tx.length - 1);
+    const x = runs.map((run) => run.columns.tx[at(run)]);
+    const y = runs.map((run) => run.columns.ty[at(run)]);
+    return {
+      type: is3d ? "scatter3d" : "scatter",
+      mode: "markers",
+      name: "train-heads",
+      meta: { role: "train-heads", label: TRAIN_LABEL, of: runs.map((run) => run.id) },
+      x,
+      y,
+      ...(is3d ? { z: this.zPath(runs.map((run) => run.columns.tloss[at(run)]), 2, x, y) } : {}),
+      marker: {
+        symbol: "diamond",
+        color: "#ffffff",
+        size: is3d ? 5 : 10,
+        line: { color: runs.map((run) => run.color), width: 2.2 },
+      },
+      hoverinfo: "skip",
+      showlegend: false,
+    };
+  }
+
+  /**
+   * Sharpness-aware runs (SAM and its kin): from the selected run's point at the playhead to
+   * the ascent point w + ε(w) where the step leaving it took its second gradient, dashed, in
+   * its own colour, at true length (ε is the perturbation itself, not a scaled vector).
+   */
+  ascentTrace(vm, is3d) {
+    const a = vm.ascent;
+    const trace = {
+      type: is3d ? "scatter3d" : "scatter",
+      mode: is3d ? "lines" : "lines+markers",
+      name: "ascent",
+      meta: { role: "arrow-ascent", label: ASCENT_LABEL },
+      x: a ? [a.from[0], a.to[0]] : [null, null],
+      y: a ? [a.from[1], a.to[1]] : [null, null],
+      line: { color: ASCENT_COLOR, width: is3d ? 5 : 2.2, dash: "dash" },
+      hoverinfo: "skip",
+      showlegend: false,
+    };
+    if (is3d) {
+      trace.z = a ? this.zPath([a.loss, a.loss], 2, trace.x, trace.y) : [null, null];
+    } else {
+      trace.marker = {
+        symbol: ["circle", "arrow"],
+        size: [0, 11],
+        angleref: "previous",
+        color: ASCENT_COLOR,
+        line: { width: 0 },
+      };
+    }
+    return trace;
   }
 
   /** The path up to the playhead, drawn over the faint whole path while scrubbing. */
@@ -670,10 +783,13 @@ export class Landscape {
       const data = [
         ...this.surfaceTraces(),
         ...drawOrder(vm.runs).map((run) => this.pathTrace(run, true, scrubbing)),
+        ...this.trainTraces(vm.runs, true),
         ...(scrubbing ? shown(vm.runs).map((run) => this.progressTrace(run, true)) : []),
         this.headTrace(vm, true),
         this.startTrace(vm, true),
         ...this.arrowTraces(vm, true),
+        this.ascentTrace(vm, true),
+        this.trainHeadTrace(vm, true),
       ];
       return Plotly.react(this.el, data, this.layout(vm), CONFIG).then(() => {
         this.listenLegend();
@@ -692,6 +808,7 @@ export class Landscape {
       scrubbing,
       vm.runs.map((r) => [r.id, r.color, r.label, r.selected, r.hidden, r.status === "error", r.steps]),
       layers.key,
+      vm.runs.map((r) => Boolean(r.columns.ascent)),
     ]);
     const mainKey = JSON.stringify([structure, vm.start, vm.runs.map((r) => r.version)]);
     const changed = mainKey !== this.mainKey || left;
@@ -712,6 +829,8 @@ export class Landscape {
         ...layers.below,
         ...marks,
         ...drawOrder(vm.runs).map((run) => this.pathTrace(run, false, scrubbing)),
+        ...this.trainTraces(vm.runs, false),
+        ...this.ascentKey(vm.runs),
         ...layers.above.filter((t) => !(t.meta && previewed.has(t.meta.of))),
         this.startTrace(vm, false),
       ];
@@ -730,17 +849,30 @@ export class Landscape {
       this.mainKey = "";
       return this.render(vm);
     }
+    const marks = [
+      ...this.arrowTraces(vm, false),
+      this.ascentTrace(vm, false),
+      this.trainHeadTrace(vm, false),
+    ];
     const top = [
       ...(scrubbing ? shown(vm.runs).map((run) => this.progressTrace(run, false)) : []),
       this.headTrace(vm, false),
-      ...this.arrowTraces(vm, false),
+      ...marks,
     ];
     // Same traces as before (only their points moved): animate just those, no full redraw.
     const topShape = JSON.stringify([
       this.box().key,
       scrubbing,
-      vm.runs.map((r) => [r.id, r.color, r.selected, r.hidden, r.status === "error", r.steps > MARKER_STEPS]),
-      top.slice(-2).map((t) => [t.name, t.line.color]),
+      vm.runs.map((r) => [
+        r.id,
+        r.color,
+        r.selected,
+        r.hidden,
+        r.status === "error",
+        r.steps > MARKER_STEPS,
+        Boolean(r.columns.tx),
+      ]),
+      marks.map((t) => [t.name, t.line ? t.line.color : "", String(t.marker && t.marker.color)]),
     ]);
     if (topShape !== this.topShape || !this.sent) {
       this.topShape = topShape;

@@ -20,8 +20,6 @@ import { fmt } from "./format.js";
 import { limits } from "./limits.js";
 import { runRequest } from "./state.js";
 
-/** The optimizers with a batched rule for a hyperparameter axis (app/sweeps.py). */
-const SWEPT_OPTIMIZERS = new Set(["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"]);
 /** Values per sweep (the server's bounds, values and values × steps, are in limits.js). */
 const MAX_VALUES = 97;
 /** A drag that rests this long asks for the exact run (as does letting go). */
@@ -54,11 +52,12 @@ function steps(length) {
 /**
  * What a slider of `run` would sweep: {body, axis, key, value}, or null when a sweep cannot
  * stand for this run. `part` is a number control of the form ({hp, index}); `key` is the
- * request without the swept value, plus the axis.
+ * request without the swept value, plus the axis. `sweepable(name)` says whether the server
+ * sweeps a hyperparameter of that optimizer (`supports.hyperparameter_sweep`).
  */
-export function describe(state, run, part) {
+export function describe(state, run, part, sweepable) {
   const hp = part.hp;
-  if (!(hp.type === "float" || hp.type === "pair") || !SWEPT_OPTIMIZERS.has(run.optimizer)) {
+  if (!(hp.type === "float" || hp.type === "pair") || !sweepable(run.optimizer)) {
     return null;
   }
   const body = runRequest(state, run);
@@ -143,7 +142,7 @@ export class LiveDrag {
 
   /** The sweep for `part` of `run`: cached, or asked for now (`urgent` cancels another). */
   request(run, part, urgent) {
-    const want = describe(this.state, this.state.run(run.id) || run, part);
+    const want = describe(this.state, this.state.run(run.id) || run, part, this.host.sweepable);
     if (!want) return null;
     const known = this.cache.get(want.key);
     if (known) {
@@ -234,7 +233,7 @@ export class LiveDrag {
    * until the slider rests or is let go.
    */
   change(run, part, live) {
-    const want = describe(this.state, run, part);
+    const want = describe(this.state, run, part, this.host.sweepable);
     const entry = want && this.request(run, part, true);
     const preview = entry && entry.status === "ready" ? this.preview(entry, want.value) : null;
     if (!preview) {
@@ -314,7 +313,7 @@ export class LiveDrag {
     const part = this.grabbed;
     const run = this.state.selectedRun;
     if (!part || !run) return null;
-    const want = describe(this.state, run, part);
+    const want = describe(this.state, run, part, this.host.sweepable);
     if (!want || want.key !== entry.key) return null;
     return this.change(run, part, true);
   }
@@ -330,7 +329,7 @@ export class LiveDrag {
   renderStrips(form, run, legend) {
     let any = false;
     for (const part of form.sliders) {
-      const want = run ? describe(this.state, run, part) : null;
+      const want = run ? describe(this.state, run, part, this.host.sweepable) : null;
       const entry = want && this.cache.get(want.key);
       if (entry && entry.status === "ready") {
         paintStrip(part, entry);

@@ -3,10 +3,12 @@
 
 import { api } from "./api.js";
 import { HyperparameterForm, fillSelect } from "./controls.js";
+import { BASE, runSpec, specOf } from "./catalog.js";
+import { Picker } from "./picker.js";
 import { copyText, download, framesToCSV, runToJSON } from "./exporting.js";
 import { exact, fmt, norm2 } from "./format.js";
 import { Charts } from "./charts.js";
-import { Landscape } from "./landscape.js";
+import { ASCENT_LABEL, Landscape, TRAIN_LABEL } from "./landscape.js";
 import { Phenomena } from "./analysis.js";
 import { BasinMaps, MapJob } from "./maps.js";
 import { HyperparameterMaps } from "./hparams.js";
@@ -18,7 +20,7 @@ import { sampleGrid } from "./scale.js";
 import { RunList, STATUS_TEXT, normalizeDetail, reasonText } from "./runlist.js";
 import { Playback } from "./playback.js";
 import { LinkWriter } from "./link.js";
-import { RunNamer, frameAt, runViews, scaledArrows } from "./viewmodel.js";
+import { RunNamer, ascentAt, frameAt, runViews, scaledArrows } from "./viewmodel.js";
 import { limits, setLimits } from "./limits.js";
 import { FitPanel, fitData } from "./fit.js";
 import { RunSlot } from "./runs.js";
@@ -49,8 +51,9 @@ const dom = {
   fitTab: $('[data-testid="fit-tab"]'),
   lrHintText: $("[data-lr-hint-text]"),
   useSuggestedLr: $('[data-testid="use-suggested-lr"]'),
-  optimizerSelect: $('[data-testid="optimizer-select"]'),
+  optimizerPicker: $('[data-picker="optimizer"]'),
   optimizerDescription: $("[data-optimizer-description]"),
+  optimizerMeta: $("[data-optimizer-meta]"),
   selectedLabel: $("[data-selected-label]"),
   hparams: $("[data-hparams]"),
   runsList: $("[data-runs-list]"),
@@ -95,6 +98,72 @@ const DEFAULT_STEPS = 500;
 /** Hyperparameters with one meaning across torch.optim, kept when the optimizer changes. */
 const CARRIED = new Set(["lr", "weight_decay", "maximize"]);
 
+/**
+ * Into `values` (settings `hps` of the new optimizer or base), the CARRIED settings of
+ * `oldValues` (under `oldSpec`) where they were changed from their default and fit.
+ */
+function carry(oldSpec, oldValues, hps, values) {
+  for (const hp of hps) {
+    if (!CARRIED.has(hp.name)) continue;
+    const before = oldSpec && oldSpec.hyperparameters.find((h) => h.name === hp.name);
+    const value = oldValues[hp.name];
+    if (!before || before.type !== hp.type || value === undefined) continue;
+    if (JSON.stringify(value) === JSON.stringify(before.default)) continue;
+    const fits = (v) =>
+      v === null ||
+      typeof v !== "number" ||
+      ((hp.min === null || v >= hp.min) && (hp.max === null || v <= hp.max));
+    if (Array.isArray(value) ? value.every(fits) : fits(value)) values[hp.name] = value;
+  }
+}
+
+const FAMILY_TEXT = {
+  first_order: "first-order",
+  closure: "closure-based",
+  hessian: "Hessian-based",
+  sharpness: "sharpness-aware",
+  wrapper: "wrapper",
+  schedule_free: "Schedule-Free",
+};
+
+/**
+ * A small line on an optimizer: its paper (a link, in a new tab), its library and its family
+ * (how it is stepped, with `step`, in the family's tooltip). Null when it has none of them.
+ */
+function optimizerMeta(spec, { step = false } = {}) {
+  const parts = [];
+  if (spec.reference && spec.reference.url) {
+    parts.push(
+      el("a", {
+        class: "paper-link",
+        href: spec.reference.url,
+        target: "_blank",
+        rel: "noopener",
+        text: spec.reference.title || spec.reference.url,
+        title: `${spec.reference.title || "The paper"} (opens in a new tab)`,
+        "data-testid": "optimizer-paper",
+      }),
+    );
+  }
+  if (spec.source) parts.push(el("span", { class: "optimizer-source", text: spec.source }));
+  if (spec.family) {
+    parts.push(
+      el("span", {
+        class: "optimizer-family",
+        text: FAMILY_TEXT[spec.family] || spec.family,
+        title: step && spec.family_step ? `How it is stepped: ${spec.family_step}` : null,
+      }),
+    );
+  }
+  if (!parts.length) return null;
+  const line = el("p", { class: "optimizer-meta" });
+  parts.forEach((part, i) => {
+    if (i) line.append(el("span", { class: "meta-dot", "aria-hidden": "true", text: "·" }));
+    line.append(part);
+  });
+  return line;
+}
+
 class App {
   constructor(surfaces, optimizers) {
     this.surfaces = new Map(surfaces.map((s) => [s.name, s]));
@@ -127,6 +196,7 @@ class App {
     this.playback = new Playback(this.state, () => this.endStep());
     this.live = new LiveDrag({
       state: this.state,
+      sweepable: (name) => Boolean(this.specs.get(name)?.supports?.hyperparameter_sweep),
       landed: (entry) => this.sweepLanded(entry),
       settled: () => {
         this.runsDirty = true;
@@ -136,6 +206,8 @@ class App {
     this.form = new HyperparameterForm(dom.hparams, {
       onChange: (name, value, live, part) => this.changeHyperparameter(name, value, live, part),
       onGrab: (kind, part) => this.live.grab(kind, part),
+      custom: (hp, emit) => (hp.name === BASE ? this.basePicker(hp, emit) : null),
+      baseHead: (spec) => this.baseHead(spec),
     });
     this.landscape = new Landscape(dom.landscape, dom.landscapeTop, {
       onPick: (point, kind) => this.pick(point, kind),
@@ -196,13 +268,15 @@ class App {
       dom.surfaceSelect,
       surfaces.map((s) => ({ value: s.name, text: s.title, title: s.description })),
     );
-    fillSelect(
-      dom.optimizerSelect,
-      optimizers.map((o) => ({ value: o.name, text: o.title || o.name, title: o.description })),
-    );
+    // The list of ~150 optimizers is built the first time it opens (picker.js).
+    this.picker = new Picker(dom.optimizerPicker, {
+      specs: optimizers,
+      onPick: (name) => this.switchOptimizer(name),
+    });
     this.bind();
     extras.install(this);
     this.reconcileSlots();
+    this.offerMaps();
     this.state.addEventListener("change", (event) => this.changed(event.detail.keys));
     this.loadSurface();
     this.presets.load();
@@ -307,6 +381,7 @@ class App {
     }
     if (has("tab")) this.phenomena.showTab(this.state.tab);
     if (has("selected", "surface")) this.live.settle();
+    if (has("selected", "runs")) this.offerMaps();
     // The status line speaks of the selected run as it is now: a new surface, selection or
     // request makes the old sentence untrue.
     if (has("selected", "surface", "start", "steps", "dtype", "runs", "formula", "model")) {
@@ -318,6 +393,34 @@ class App {
     const playback = ["playhead", "playing", "speed"];
     if (!this.state.playing || [...keys].some((key) => !playback.includes(key))) this.link.save();
     this.schedule();
+  }
+
+  /** The map buttons say up front when the selected run's optimizer cannot be mapped
+   * (`supports` in GET /api/optimizers), instead of failing after a click. */
+  offerMaps() {
+    const run = this.state.selectedRun;
+    const spec = run ? this.specs.get(run.optimizer) : null;
+    const supports = spec?.supports || {};
+    const offer = (button, ok, what, needs) => {
+      if (!button) return;
+      button.dataset.offer ??= button.title; // the button's own tooltip, kept for later
+      button.disabled = Boolean(spec) && !ok;
+      button.title = button.disabled
+        ? `${what} run ${needs}; ${spec.name} is not one`
+        : button.dataset.offer;
+    };
+    offer(
+      this.basins.button,
+      supports.basin_map,
+      "Basin maps",
+      "element-wise optimizers (rows of one tensor stay independent)",
+    );
+    offer(
+      this.hparams.openButton,
+      supports.hyperparameter_map,
+      "Hyperparameter maps",
+      "first-order optimizers whose cells can step as independent parameter groups",
+    );
   }
 
   /** Runs whose request changed read "running" at once; the request goes out next frame. */
@@ -398,6 +501,10 @@ class App {
   changeHyperparameter(name, value, live, part) {
     const run = this.state.selectedRun;
     if (!run) return;
+    if (name === BASE) {
+      this.switchBase(value);
+      return;
+    }
     this.state.setHyperparameter(run.id, name, value);
     const preview = part ? this.live.change(this.state.run(run.id), part, live) : null;
     if (preview) this.showPreview(run.id, preview);
@@ -454,7 +561,6 @@ class App {
       const surface = this.surfaces.get(dom.surfaceSelect.value);
       if (surface) state.set({ surface: surface.name, start: [...surface.default_start] });
     });
-    dom.optimizerSelect.addEventListener("change", () => this.switchOptimizer(dom.optimizerSelect.value));
     const readStart = () => {
       const x = Number(dom.startX.value);
       const y = Number(dom.startY.value);
@@ -596,23 +702,63 @@ class App {
    */
   switchOptimizer(name) {
     const run = this.state.selectedRun;
-    const spec = this.specs.get(name);
-    if (!run || !spec || run.optimizer === name) return;
-    const old = this.specs.get(run.optimizer);
+    const own = this.specs.get(name);
+    if (!run || !own || own.excluded || run.optimizer === name) return;
+    // A wrapper starts on its default base, with that base's defaults beside its own.
+    const spec = runSpec(this.specs, name, {});
     const values = defaults(spec);
-    for (const hp of spec.hyperparameters) {
-      if (!CARRIED.has(hp.name)) continue;
-      const before = old && old.hyperparameters.find((h) => h.name === hp.name);
-      const value = run.hyperparameters[hp.name];
-      if (!before || before.type !== hp.type || value === undefined) continue;
-      if (JSON.stringify(value) === JSON.stringify(before.default)) continue;
-      const fits = (v) =>
-        v === null ||
-        typeof v !== "number" ||
-        ((hp.min === null || v >= hp.min) && (hp.max === null || v <= hp.max));
-      if (Array.isArray(value) ? value.every(fits) : fits(value)) values[hp.name] = value;
-    }
+    carry(specOf(this.specs, run), run.hyperparameters, spec.hyperparameters, values);
     this.state.updateRun(run.id, { optimizer: name, hyperparameters: values });
+  }
+
+  /**
+   * Switch the selected wrapper run's base optimizer: the wrapper's own settings stay, the
+   * base's are the new base's defaults, but for lr (and the rest of CARRIED) where both bases
+   * have it and it was changed.
+   */
+  switchBase(name) {
+    const run = this.state.selectedRun;
+    const spec = run && runSpec(this.specs, run.optimizer, { [BASE]: name });
+    if (!spec || !spec.base || spec.base.name !== name || run.hyperparameters[BASE] === name) return;
+    const old = specOf(this.specs, run);
+    const values = {};
+    for (const hp of spec.own) values[hp.name] = structuredClone(run.hyperparameters[hp.name] ?? hp.default);
+    values[BASE] = name;
+    for (const hp of spec.baseHyperparameters) values[hp.name] = structuredClone(hp.default);
+    carry(old, run.hyperparameters, spec.baseHyperparameters, values);
+    this.state.updateRun(run.id, { hyperparameters: values });
+  }
+
+  /** The base optimizer's picker in a wrapper's form: the grouped list, its choices only. */
+  basePicker(hp, emit) {
+    const root = Picker.create({
+      label: "base optimizer",
+      testid: "base-optimizer-picker",
+      title: hp.description,
+      specs: [...this.specs.values()],
+      only: hp.choices,
+      noun: "base optimizers",
+      onPick: (name) => {
+        // The form is rebuilt for the new base: its picker takes the focus back (renderControls).
+        this.refocusBase = document.activeElement === root.querySelector("input");
+        emit(name);
+      },
+    });
+    root.querySelector("input").dataset.hparam = hp.name;
+    return { root, set: (value) => root.picker.set(value) };
+  }
+
+  /** The heading over a wrapper's base optimizer's settings: its name, what it is, its paper. */
+  baseHead(spec) {
+    const base = spec.base;
+    const head = el("div", { class: "hp-base-head", "data-testid": "base-settings" });
+    head.append(
+      el("p", { class: "hp-base-title" }, "settings of the base optimizer, ", el("b", { text: base.name })),
+      el("p", { class: "description", text: base.description }),
+    );
+    const meta = optimizerMeta(base);
+    if (meta) head.append(meta);
+    return head;
   }
 
   async copyLink(button) {
@@ -715,6 +861,9 @@ class App {
       arrowOrigin: frame ? [frame.x, frame.y] : null,
       arrowLoss: frame ? frame.loss : null,
       arrowColor: selected ? selected.color : null,
+      ascent: ascentAt(selected, frame),
+      // A Schedule-Free run's path is its evaluation point; its training point shows beside.
+      trainPoint: Boolean(selected && !selected.hidden && selected.columns.tx),
       layers: {
         key: `${basins.key}|${events.key}|${knobs.key}`,
         below: [...basins.below, ...knobs.below],
@@ -837,15 +986,21 @@ class App {
 
     const run = state.selectedRun;
     if (!run) return;
-    const spec = this.specs.get(run.optimizer);
+    const spec = specOf(this.specs, run);
     const index = state.runs.indexOf(run) + 1;
-    dom.optimizerSelect.value = run.optimizer;
-    dom.optimizerDescription.textContent = spec.description;
+    this.picker.set(run.optimizer);
+    this.renderOptimizerInfo(spec);
     dom.selectedLabel.replaceChildren();
     const swatch = el("span", "swatch");
     swatch.style.setProperty("--run-color", this.colors.get(run.id));
     dom.selectedLabel.append(swatch, `editing run ${index}`);
-    this.form.render(`${run.id}:${run.optimizer}`, spec, run.hyperparameters);
+    const base = spec.base ? `:${spec.base.name}` : "";
+    this.form.render(`${run.id}:${run.optimizer}${base}`, spec, run.hyperparameters);
+    if (this.refocusBase) {
+      this.refocusBase = false;
+      const picker = dom.hparams.querySelector('[data-testid="base-optimizer-picker"]');
+      if (picker) picker.focus();
+    }
     this.live.renderStrips(this.form, run, dom.sweepLegend);
 
     const slot = this.slots.get(run.id);
@@ -871,6 +1026,16 @@ class App {
     dom.exportCsv.disabled = !hasFrames;
     dom.exportJson.disabled = !hasFrames;
     this.labelExports();
+  }
+
+  /** Under the picker: what the optimizer is, its paper, its library and how it is stepped. */
+  renderOptimizerInfo(spec) {
+    if (this.infoFor === spec.name) return;
+    this.infoFor = spec.name;
+    dom.optimizerDescription.textContent = spec.description;
+    const meta = optimizerMeta(spec, { step: true });
+    dom.optimizerMeta.replaceChildren(...(meta ? meta.childNodes : []));
+    dom.optimizerMeta.hidden = !meta;
   }
 
   /** The exports take the selected run alone: their labels say which one. */
@@ -944,7 +1109,7 @@ class App {
 
   renderArrowLegend(vm) {
     const legend = dom.arrowLegend;
-    if (!vm.arrows.length || !vm.frame) {
+    if ((!vm.arrows.length && !vm.ascent && !vm.trainPoint) || !vm.frame) {
       legend.hidden = true;
       return;
     }
@@ -957,10 +1122,40 @@ class App {
       item.append(key, el("span", "arrow-label", arrow.label), el("span", "arrow-mag", fmt(arrow.mag, 3)));
       return item;
     });
+    if (vm.ascent) {
+      // The perturbation ε itself, drawn at its true length (not on the gradients' scale).
+      const item = el("span", "arrow-item arrow-ascent");
+      const size = Math.hypot(vm.ascent.to[0] - vm.ascent.from[0], vm.ascent.to[1] - vm.ascent.from[1]);
+      item.title =
+        `${ASCENT_LABEL}: w + ε(w), where the step from here takes its second gradient; ` +
+        `|ε| = ${fmt(size)}, drawn at its true length`;
+      item.dataset.testid = "ascent-legend";
+      // Short on screen (the legend beside the plot names it in full): the strip is one line.
+      const label = el("span", "arrow-label", "ascent");
+      label.append(el("span", "sr-only", ASCENT_LABEL.slice("ascent".length)));
+      item.append(el("span", "arrow-key"), label, el("span", "arrow-mag", fmt(size, 3)));
+      items.push(item);
+    }
+    if (vm.trainPoint) {
+      const item = el("span", "arrow-item arrow-train");
+      const key = el("span", "arrow-key");
+      key.style.setProperty("--run-color", vm.arrowColor);
+      item.title =
+        `The line is the evaluation point x (what optimizer.eval() puts in the parameters); ` +
+        `dotted: the ${TRAIN_LABEL}`;
+      item.dataset.testid = "train-legend";
+      const label = el("span", "arrow-label", "training point y");
+      label.append(el("span", "sr-only", TRAIN_LABEL.slice("training point y".length)));
+      item.append(key, label);
+      items.push(item);
+    }
     const clipped = vm.arrows.some((a) => a.clipped) ? ", cut at the domain's width" : "";
     const scale =
-      vm.view === "3d" ? "" : `, drawn ×${fmt(vm.arrowFactor, 2)} for the whole run${clipped}`;
-    const note = el("span", "arrow-note", `arrows at step ${vm.frame.step}${scale}`);
+      vm.view === "3d" || !vm.arrows.length
+        ? ""
+        : `, drawn ×${fmt(vm.arrowFactor, 2)} for the whole run${clipped}`;
+    const what = vm.trainPoint ? "path: evaluation point x · " : "";
+    const note = el("span", "arrow-note", `${what}arrows at step ${vm.frame.step}${scale}`);
     legend.replaceChildren(note, ...items);
   }
 
@@ -997,7 +1192,14 @@ class App {
         slot.status === "error" || !slot.summary ? reasonText(slot) : slot.summary.reason;
       const where = slot.summary ? ` at step ${slot.summary.steps_taken}` : "";
       const loss = slot.summary ? `, final loss ${fmt(slot.summary.final_loss)}` : "";
-      dom.statusLine.textContent = `${name} ${STATUS_TEXT[slot.status]}${where}: ${why}${loss}.`;
+      const last = slot.frames[slot.frames.length - 1];
+      // An optimizer without a learning rate (AliG) has lr null: "—", not "null".
+      const lr = last && slot.status !== "error" && !(typeof last.lr === "number") ? ", lr —" : "";
+      const train =
+        last && Array.isArray(last.train_point)
+          ? ` Its path is the evaluation point x; dotted, the ${TRAIN_LABEL}.`
+          : "";
+      dom.statusLine.textContent = `${name} ${STATUS_TEXT[slot.status]}${where}: ${why}${loss}${lr}.${train}`;
     }, 250);
   }
 

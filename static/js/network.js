@@ -24,6 +24,7 @@ import { STATUS_TEXT, paramSummary } from "./runlist.js";
 import { LossScale, contourTrace } from "./scale.js";
 import { limits } from "./limits.js";
 import { runRequest } from "./state.js";
+import { specOf } from "./catalog.js";
 
 const TRAIN_URL = "/api/models/mlp/train";
 const WIDTHS = [2, 16, 16, 2];
@@ -289,7 +290,7 @@ export class NetworkPanel {
     const run = state.selectedRun;
     if (run) {
       const index = state.runs.indexOf(run) + 1;
-      const spec = this.host.specs.get(run.optimizer);
+      const spec = specOf(this.host.specs, run);
       const without = leftOut(runRequest(state, run));
       d.subtitle.textContent =
         `Trains all ${WEIGHTS} weights with ${run.optimizer} ` +

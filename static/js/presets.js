@@ -7,6 +7,7 @@
 
 import { api } from "./api.js";
 import { defaults } from "./state.js";
+import { runSpec } from "./catalog.js";
 
 /** RunRequest fields the page keeps globally; anything else non-null rides on the run. */
 const GLOBAL_FIELDS = new Set([
@@ -90,7 +91,7 @@ export class Presets {
     const surface = surfaces.get(preset.surface);
     const first = preset.runs[0];
     const runs = preset.runs.map((request) => {
-      const spec = specs.get(request.optimizer);
+      const spec = runSpec(specs, request.optimizer, request.hyperparameters);
       const run = {
         optimizer: request.optimizer,
         hyperparameters: {

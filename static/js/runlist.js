@@ -6,6 +6,7 @@
 
 import { fmt } from "./format.js";
 import { el } from "./dom.js";
+import { BASE, specOf } from "./catalog.js";
 
 export const STATUS_TEXT = {
   running: "running",
@@ -33,8 +34,9 @@ function valueText(value, listJoin = ", ") {
 }
 
 /**
- * "lr 0.05 · momentum 0.9": the learning rate and whatever differs from torch's default,
- * parts joined by `join`, a pair's values by `listJoin`.
+ * "lr 0.05 · momentum 0.9": the learning rate (and a wrapper's base optimizer) and whatever
+ * differs from torch's default, parts joined by `join`, a pair's values by `listJoin`.
+ * `spec` is the run's (catalog.specOf: a wrapper's holds its base's settings too).
  */
 export function paramSummary(spec, values, { join = " · ", listJoin = ", " } = {}) {
   if (!spec) return "";
@@ -42,14 +44,14 @@ export function paramSummary(spec, values, { join = " · ", listJoin = ", " } = 
   for (const hp of spec.hyperparameters) {
     const value = values[hp.name];
     const isDefault = JSON.stringify(value) === JSON.stringify(hp.default);
-    if (hp.name !== "lr" && isDefault) continue;
+    if (hp.name !== "lr" && hp.name !== BASE && isDefault) continue;
     parts.push(`${hp.name} ${valueText(value, listJoin)}`);
   }
   return parts.join(join);
 }
 
 /** Short names in run names, which must fit a legend ("SGD m 0.9"). */
-const SHORT = { momentum: "m", weight_decay: "wd", dampening: "damp", betas: "β" };
+const SHORT = { momentum: "m", weight_decay: "wd", dampening: "damp", betas: "β", [BASE]: "over" };
 
 /**
  * Names that tell the runs apart: the optimizer, and where runs share one, the settings that
@@ -60,7 +62,7 @@ export function runNames(runs, specs, knobs = () => "") {
   return runs.map((run) => {
     const twins = runs.filter((other) => other !== run && other.optimizer === run.optimizer);
     if (!twins.length) return run.optimizer;
-    const spec = specs.get(run.optimizer);
+    const spec = specOf(specs, run);
     const parts = [];
     for (const hp of spec ? spec.hyperparameters : []) {
       const value = JSON.stringify(run.hyperparameters[hp.name]);
@@ -182,7 +184,7 @@ export class RunList {
     hide.setAttribute("aria-label", `${verb} run ${index} on the plots`);
     hide.title = `${verb} run ${index} on the plots (or click its legend entry)`;
     hide.replaceChildren(eyeIcon(run.hidden));
-    const params = paramSummary(this.specs.get(run.optimizer), run.hyperparameters);
+    const params = paramSummary(specOf(this.specs, run), run.hyperparameters);
     $(".run-params", row).textContent = run.knobs ? `${params} · ${run.knobs}` : params;
     const reason = $(".run-reason", row);
     reason.textContent = reasonText(slot);

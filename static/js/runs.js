@@ -160,7 +160,11 @@ export class RunSlot {
     this.onChange(this);
   }
 
-  /** Column arrays for plotting, rebuilt only when the frames change. */
+  /**
+   * Column arrays for plotting, rebuilt only when the frames change. A Schedule-Free run's
+   * frames are its evaluation points and carry the training point (`train_point`, where the
+   * gradient is taken): its columns add `tx`, `ty`, `tloss` (else those are null).
+   */
   columns() {
     if (this.series) return this.series;
     const frames = this.frames;
@@ -172,7 +176,18 @@ export class RunSlot {
       loss: new Array(n),
       gnorm: new Array(n),
       lr: new Array(n),
+      tx: null,
+      ty: null,
+      tloss: null,
+      // A sharpness-aware run's frames carry the ascent point of the step leaving them.
+      ascent: n > 0 && Array.isArray(frames[0].ascent),
     };
+    const train = n > 0 && Array.isArray(frames[0].train_point);
+    if (train) {
+      s.tx = new Array(n);
+      s.ty = new Array(n);
+      s.tloss = new Array(n);
+    }
     for (let i = 0; i < n; i++) {
       const f = frames[i];
       s.step[i] = f.step;
@@ -180,7 +195,14 @@ export class RunSlot {
       s.y[i] = f.y;
       s.loss[i] = f.loss;
       s.gnorm[i] = norm2(f.grad);
-      s.lr[i] = f.lr;
+      // An optimizer without a learning rate (AliG) says null: a gap in the lr chart.
+      s.lr[i] = f.lr ?? null;
+      if (train) {
+        const t = f.train_point;
+        s.tx[i] = t ? t[0] : null;
+        s.ty[i] = t ? t[1] : null;
+        s.tloss[i] = f.train_loss ?? null;
+      }
     }
     this.series = s;
     return s;

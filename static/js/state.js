@@ -10,13 +10,17 @@
 // to step N), `speed=N` (steps per second, where not 60) and `tab=events` (the analysis tab,
 // where not the first), so a link shows what its sender saw.
 // `preset=<name>` follows `sel` while the page was set up by a preset (GET /api/presets).
-// Pairs are `a/b`, booleans `1`/`0`, null (torch's own choice, "auto") is `none`.
+// Pairs are `a/b` (triples `a/b/c`), booleans `1`/`0`, null (torch's own choice, "auto") is
+// `none`. Optimizer names may hold a dot (`run=pytorch_optimizer.RAdam,lr=0.01`). A wrapper's
+// base and the base's settings sit beside its own, as in the request:
+// `run=SAM,rho=0.1,lr=0.1,momentum=0.9` (base_optimizer=SGD, the default, left out).
 // The `extensions` below add keys (formula, model, ...) and run fields (sched, clip, noise,
 // ...): knobs.js, formula.js and models.js document theirs.
 
 import { decodeLinkText } from "./helpers.js";
 import { decodeValue, encodeValue } from "./codec.js";
 import { limits } from "./limits.js";
+import { BASE, runSpec, specOf } from "./catalog.js";
 
 /** The page's own limit: one palette colour per run. */
 export const MAX_RUNS = 8;
@@ -136,7 +140,7 @@ export function encodeState(state, specs) {
   if (state.tab !== TABS[0]) parts.push(`tab=${state.tab}`);
   for (const extension of extensions) if (extension.encode) parts.push(...extension.encode(state));
   state.runs.forEach((run, index) => {
-    const spec = specs.get(run.optimizer);
+    const spec = specOf(specs, run);
     const fields = [encodeURIComponent(run.optimizer)];
     for (const hp of spec ? spec.hyperparameters : []) {
       const value = run.hyperparameters[hp.name];
@@ -232,8 +236,13 @@ export function decodeState(search, { surfaces, specs }) {
 function decodeRun(text, specs) {
   const [head, ...fields] = text.split(",");
   const name = decodeLinkText(head, `run=${text}`);
-  const spec = name === null ? null : specs.get(name);
-  if (!spec) return null;
+  const own = name === null ? null : specs.get(name);
+  if (!own || own.excluded) return null;
+  // A wrapper's base first: the other fields may be the base's settings.
+  const baseField = fields.find((field) => field.startsWith(`${BASE}=`));
+  const baseHp = own.hyperparameters.find((h) => h.name === BASE);
+  const chosen = baseField && baseHp ? { [BASE]: decodeValue(baseHp, baseField.slice(BASE.length + 1)) } : {};
+  const spec = runSpec(specs, name, chosen);
   const hyperparameters = defaults(spec);
   const run = { optimizer: name, hyperparameters };
   for (const field of fields) {

@@ -77,3 +77,14 @@ export function scaledArrows(selected, frame, width) {
   }
   return { arrows, factor };
 }
+
+/**
+ * A sharpness-aware run's ascent at the selected run's frame: from the frame's point to the
+ * ascent point w + ε(w) where the step leaving it took its second gradient (`ascent`), or null.
+ */
+export function ascentAt(run, frame) {
+  if (!run || run.hidden || run.preview || !frame) return null;
+  const to = frame.ascent;
+  if (!Array.isArray(to) || to.length !== 2 || !to.every(Number.isFinite)) return null;
+  return { from: [frame.x, frame.y], to, loss: frame.loss };
+}

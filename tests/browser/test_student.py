@@ -8,7 +8,7 @@ from typing import Any
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.test_knobs import chart_traces, errors
-from tests.browser.test_page import RUNS_DONE, open_page
+from tests.browser.test_page import RUNS_DONE, choose_optimizer, open_page
 
 RUN_STATUSES = """() => Object.values(window.losslab.runs).map(r => ({
   status: r.status, error: r.error, frames: r.frames.length,
@@ -266,7 +266,7 @@ def test_switching_optimizer_drops_settings_that_mean_something_else(
     page: Page, live_server: str
 ) -> None:
     open_page(page, f"{live_server}/?steps=50&run=SGD,lr=0.002,momentum=0.9")
-    page.get_by_test_id("optimizer-select").select_option("RMSprop")
+    choose_optimizer(page, "RMSprop")
     page.wait_for_function("() => window.losslab.state.runs[0].optimizer === 'RMSprop'")
     hp = page.evaluate("() => window.losslab.state.runs[0].hyperparameters")
     assert hp["momentum"] == 0
