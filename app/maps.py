@@ -147,7 +147,7 @@ class UnsupportedOptimizer(InvalidMap):
     def __init__(self, name: str, supported: frozenset[str], reason: str | None = None) -> None:
         reason = reason or COUPLED.get(name, "has no batched implementation")
         if len(supported) > 20:  # the list is long: say where it is
-            choices = "every optimizer GET /api/optimizers marks with maps.hyperparameter"
+            choices = "the optimizers GET /api/optimizers marks supports.hyperparameter_map"
         else:
             choices = ", ".join(sorted(supported))
         super().__init__(("optimizer",), f"maps support: {choices}; {name} {reason}")
