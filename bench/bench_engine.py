@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import pytorch_optimizer
 import torch
 from fastapi.testclient import TestClient
 
@@ -26,18 +27,51 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("rosenbrock", "SGD", {"lr": 1e-4}),
     ("rosenbrock", "Adam", {"lr": 1e-3}),
     ("himmelblau", "RMSprop", {"lr": 1e-3}),
+    # pytorch_optimizer, one per family the engine steps differently
+    ("rosenbrock", "Lion", {"lr": 1e-3}),
+    ("rosenbrock", "AdaHessian", {"lr": 0.05}),
+    ("himmelblau", "SAM", {"base_optimizer": "SGD", "lr": 1e-3}),
+    ("himmelblau", "Lookahead", {"base_optimizer": "Adam", "lr": 1e-2}),
+    ("rosenbrock", "ScheduleFreeAdamW", {"lr": 1e-2}),
 ]
 
 
+def _library_optimizer(name: str, hp: dict[str, Any], x: torch.Tensor) -> Any:
+    """The class as its documentation builds it (a wrapper over its base, by hand)."""
+    hp = dict(hp)
+    base = hp.pop("base_optimizer", None)
+    if name == "SAM":
+        return pytorch_optimizer.SAM([x], getattr(torch.optim, base), **hp)
+    if name == "Lookahead":
+        return pytorch_optimizer.Lookahead(getattr(torch.optim, base)([x], **hp))
+    cls = getattr(torch.optim, name, None) or getattr(pytorch_optimizer, name)
+    return cls([x], **hp)
+
+
 def bare_loop(surface: str, optimizer: str, hp: dict[str, Any], steps: int) -> None:
+    """The documented loop of each family, nothing recorded."""
     f = get_surface(surface).fn
     x = torch.tensor(get_surface(surface).default_start, requires_grad=True)
-    opt = getattr(torch.optim, optimizer)([x], **hp)
-    for _ in range(steps):
+    opt = _library_optimizer(optimizer, hp, x)
+    if optimizer.startswith("ScheduleFree"):
+        opt.train()
+
+    @torch.enable_grad()
+    def closure() -> torch.Tensor:
         opt.zero_grad()
         loss = f(x)
-        loss.backward()
-        opt.step()
+        if optimizer == "AdaHessian":
+            (x.grad,) = torch.autograd.grad(loss, x, create_graph=True)
+        else:
+            loss.backward()
+        return loss
+
+    for _ in range(steps):
+        closure()
+        if optimizer == "SAM":
+            opt.step(closure)
+        else:
+            opt.step()
 
 
 def median_seconds(fn: Callable[[], object], repeats: int) -> float:
