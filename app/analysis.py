@@ -30,7 +30,8 @@ curves down) and η(w − λ) stays under the same bounds; on a convex bowl it a
 The analysis reports sharpness (the Hessian's largest eigenvalue) along the path against
 that threshold: at every frame, or on model surfaces (where one Hessian is a pass over the
 data) at `MODEL_CURVATURE_FRAMES` evenly spaced frames, first and last included;
-`curvature.steps` says which.
+`curvature.steps` says which. `stability.final_sharpness` is the sharpness where the run
+ended (its last frame): for a run that settled in a minimum, how sharp that minimum is.
 """
 
 from __future__ import annotations
@@ -542,6 +543,8 @@ def analyze(
             "condition": None if rule is None else rule.condition,
             "formula": None if rule is None or not rule.formula else rule.formula,
             "max_sharpness": float(sharpness.max()),
+            # The last frame always has a Hessian (curvature_frames keeps it).
+            "final_sharpness": float(sharpness[-1]),
             "measured_contraction": contraction,
             "predicted_contraction": predicted,
         },

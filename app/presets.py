@@ -8,7 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .landscapes.surfaces import FOUR_WELLS_ESCAPE_LR
+from .landscapes.surfaces import (
+    FOUR_WELLS_ESCAPE_LR,
+    SHARP_FLAT_LR,
+    SHARP_FLAT_MOMENTUM,
+    SHARP_FLAT_RHO,
+    SHARP_FLAT_START,
+)
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,32 @@ PRESETS: list[Preset] = [
         [
             _sgd(0.002, steps=2000),
             {"optimizer": "Adam", "hyperparameters": {"lr": 0.05}, "steps": 2000},
+        ],
+    ),
+    Preset(
+        "sam_flat_minimum",
+        "SAM finds the flat minimum",
+        "Two wells of nearly the same depth: a sharp one (largest Hessian eigenvalue 42) "
+        "next to the start and a flat one (0.79) further away. SGD with momentum settles in "
+        "the sharp well. SAM, with the same lr and momentum, steps with the gradient from a "
+        "point rho uphill: on the sharp well's steep wall that gradient throws it back out "
+        "over the rim, and it settles in the flat well. The analysis reports the sharpness "
+        "where each run ends: about 42 for SGD, 0.79 for SAM.",
+        "escape",
+        "sharp_flat",
+        [
+            _sgd(SHARP_FLAT_LR, list(SHARP_FLAT_START), 800, momentum=SHARP_FLAT_MOMENTUM),
+            {
+                "optimizer": "SAM",
+                "hyperparameters": {
+                    "base_optimizer": "SGD",
+                    "rho": SHARP_FLAT_RHO,
+                    "lr": SHARP_FLAT_LR,
+                    "momentum": SHARP_FLAT_MOMENTUM,
+                },
+                "start": list(SHARP_FLAT_START),
+                "steps": 800,
+            },
         ],
     ),
 ]

@@ -159,10 +159,30 @@ def ackley(p: Tensor) -> Tensor:
     return -20 * torch.exp(-0.2 * math.sqrt(0.5) * r) - torch.exp(waves) + math.e + 20
 
 
+def sharp_flat(p: Tensor) -> Tensor:
+    # A gentle bowl holding two Gaussian wells of nearly the same depth: a wide one (σ = 1.2)
+    # at (−1.2, 0) and one 8 times narrower (σ = 0.15) at (1.5, 0), about 54 times sharper.
+    x, y = p[..., 0], p[..., 1]
+    wide = torch.exp(-((x + 1.2) ** 2 + y**2) / 2.88)
+    narrow = torch.exp(-((x - 1.5) ** 2 + y**2) / 0.045)
+    return 0.05 * (x**2 + y**2) - wide - 0.95 * narrow
+
+
 # With this lr, plain SGD from four_wells' default start stops in the well at (1.5, 2) and
 # momentum 0.9 carries it over the ridge into the global minimum (the effect holds for any lr
 # from 0.005 to 0.03, in float32 and float64).
 FOUR_WELLS_ESCAPE_LR = 0.01
+
+# SGD and SAM (base SGD) with these settings, from sharp_flat's default start (2, 0.3): SGD
+# settles in the sharp well, SAM in the flat one. Measured in float32 and float64 over 800
+# steps, the outcome holds for lr from 0.0204 to 0.041 (0.74× to 1.49×), for rho from 0.07 to
+# at least 0.25, for any start within 0.3 of the default, and within ±0.05 per axis with lr
+# ±20%. With a smaller lr SAM stays in the sharp well or stalls on the saddle at its rim (it
+# lingers there for a few hundred steps from some starts); with a larger one SGD jumps out too.
+SHARP_FLAT_LR = 0.0275
+SHARP_FLAT_MOMENTUM = 0.9
+SHARP_FLAT_RHO = 0.1
+SHARP_FLAT_START = (2.0, 0.3)
 
 # Critical points without a closed form, refined offline by Newton's method on the functions
 # above in float64 (full precision; the tests check that the gradient vanishes at each).
@@ -187,6 +207,11 @@ _HIMMELBLAU_SADDLES = [
     (3.385154183607021, 0.07385187983774928),
     (-0.12796134673068005, -1.9537149802445766),
 ]
+# sharp_flat is even in y, so its critical points lie on y = 0: the flat minimum, the sharp
+# one and the saddle on the rim of the sharp well between them (the only three).
+_SHARP_FLAT_FLAT = (-1.0478870614370799, 0.0)
+_SHARP_FLAT_SHARP = (1.4928852000650925, 0.0)
+_SHARP_FLAT_SADDLE = (1.0827465017335063, 0.0)
 _BEALE_SADDLE = (0.10053793732415833, -2.6445135850231254)
 # Rastrigin adds one even 1-D term per axis, so its critical points pair up the 1-D ones:
 # minima near the integers, maxima near the half-integers (positive halves listed here).
@@ -378,6 +403,28 @@ _all = [
         default_start=(3.0, 2.5),
         minima=_minima("global", [(0.0, 0.0)]) + _minima("local", _ackley_local_minima()),
         saddles=(),
+    ),
+    Surface(
+        name="sharp_flat",
+        title="Sharp & flat minima",
+        description="Two wells of nearly the same depth on a gentle bowl: a wide, flat one at "
+        "(−1.05, 0) and a narrow, sharp one at (1.49, 0), 2% shallower, whose largest Hessian "
+        "eigenvalue (42.3) is 54 times the flat one's (0.79). The sharp well is nearest the "
+        f"default start, so SGD (lr {SHARP_FLAT_LR}, momentum {SHARP_FLAT_MOMENTUM}) falls in "
+        f"and stays: there lr·λ = {SHARP_FLAT_LR * 42.33:.2f}, well inside momentum SGD's "
+        f"bound 2(1 + β) = {2 * (1 + SHARP_FLAT_MOMENTUM):.1f}. SAM with the same settings and "
+        f"rho {SHARP_FLAT_RHO} takes each step with the gradient from a point rho uphill, high "
+        "on the sharp well's steep wall, so it swings across the well a few times, is thrown "
+        "out over the rim and settles in the flat one, where looking rho uphill hardly changes "
+        "the gradient. "
+        "Neither method compares depths; SAM's choice is flatness. With a smaller lr or rho "
+        "SAM stays in the sharp well too, or stalls on the saddle at its rim.",
+        formula="0.05(x² + y²) − exp(−((x + 1.2)² + y²)/2.88) − 0.95·exp(−((x − 1.5)² + y²)/0.045)",
+        fn=sharp_flat,
+        domain=Domain((-3.0, 3.0), (-2.0, 2.0)),
+        default_start=SHARP_FLAT_START,
+        minima=_minima("global", [_SHARP_FLAT_FLAT]) + _minima("local", [_SHARP_FLAT_SHARP]),
+        saddles=_saddles([_SHARP_FLAT_SADDLE]),
     ),
 ]
 

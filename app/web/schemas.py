@@ -463,6 +463,10 @@ class Stability(BaseModel):
         None, description='the threshold in symbols, "2/lr" or "2(1+β)/lr"; null for ascent'
     )
     max_sharpness: float
+    final_sharpness: float = Field(
+        description="the largest Hessian eigenvalue at the run's last frame: how sharp the "
+        "point it ended at is"
+    )
     measured_contraction: float | None = Field(
         description="per-step contraction of the distance to the reached minimum, measured: "
         "the slope of a least-squares fit of log distance over the last half of the run"

@@ -433,6 +433,7 @@ export class Phenomena {
       const why = s.rule ? ` with these settings (${ruleCondition(s.rule)})` : "";
       note.append(`No closed-form bound for ${optimizer}${why}. `);
       note.append(el("span", "note-faint", `Largest λ ${fmt(s.max_sharpness)}.`));
+      note.append(this.endSharpness(s));
       return;
     }
     const over = s.max_sharpness > s.threshold;
@@ -454,6 +455,16 @@ export class Phenomena {
       );
       note.append(line);
     }
+    note.append(this.endSharpness(s));
+  }
+
+  /** How sharp the point the run ended at is (flat minima are what SAM looks for). */
+  endSharpness(s) {
+    const line = el("span", "note-line");
+    line.dataset.testid = "end-sharpness";
+    line.append("λ where it ended: ", el("b", "", fmt(s.final_sharpness)));
+    line.title = "The Hessian's largest eigenvalue at the last frame: how sharp the point is";
+    return line;
   }
 
   figure(vm, run, analysis) {

@@ -14,6 +14,7 @@ from playwright.sync_api import Browser, Page, expect
 from tests.browser.conftest import PageWatch
 from tests.browser.test_links import assert_clean
 from tests.browser.test_page import RUNS_DONE, api_run, open_page, selected_run
+from tests.browser.test_phenomena import choose_preset
 from tests.browser.test_phone import PHONE, new_page
 
 PICKER = "[data-testid=optimizer-select]"
@@ -408,3 +409,28 @@ def test_map_buttons_say_up_front_when_the_optimizer_cannot_be_mapped(
     expect(basin).to_be_enabled()
     expect(hmap).to_be_enabled()
     expect(basin).to_have_attribute("title", re.compile("every start point"))
+
+
+def test_the_sam_preset_ends_sgd_sharp_and_sam_flat_and_says_how_sharp(
+    page: Page, live_server: str
+) -> None:
+    open_page(page, live_server)
+    choose_preset(page, "sam_flat_minimum", 2)
+    page.get_by_test_id("stability-tab").click()
+    ended = {}
+    for index in range(2):
+        page.get_by_test_id("run-row").nth(index).click()
+        line = page.get_by_test_id("end-sharpness")
+        expect(line).to_be_visible()
+        optimizer, final = page.evaluate(
+            """() => {
+              const {state, runs} = window.losslab;
+              const run = runs[state.selected];
+              return [run.config.optimizer, run.analysis.stability.final_sharpness];
+            }"""
+        )
+        shown = float(line.locator("b").inner_text())
+        assert shown == pytest.approx(final, rel=0.01)
+        ended[optimizer] = shown
+    assert ended["SGD"] > 40 and ended["SAM"] < 1, ended
+    assert_clean(page)
