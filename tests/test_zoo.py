@@ -11,7 +11,7 @@ import math
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import pytorch_optimizer
@@ -132,7 +132,7 @@ def _engine_points(name: str, hyperparameters: dict[str, Any], steps: int) -> li
 
 
 def _plain_loop(
-    optimizer: torch.optim.Optimizer, param: torch.Tensor, steps: int, step: Callable[[], None]
+    optimizer: torch.optim.Optimizer, param: torch.Tensor, steps: int, step: Callable[[], object]
 ) -> list[list[float]]:
     points = []
     for k in range(steps + 1):
@@ -163,7 +163,9 @@ def test_closure_alig_equals_its_documented_loop() -> None:
         loss.backward()
         return loss
 
-    expected = _plain_loop(optimizer, param, 40, lambda: optimizer.step(closure))
+    expected = _plain_loop(
+        optimizer, param, 40, lambda: optimizer.step(cast(Callable[[], float], closure))
+    )
     assert _engine_points("AliG", {"max_lr": 0.05, "momentum": 0.5}, 40) == expected
 
 
@@ -207,9 +209,10 @@ def test_sharpness_sam_equals_its_documented_loop_and_reports_the_ascent_point()
         loss.backward()
         points.append([*param.detach().tolist(), loss.item()])
         if k < 30:
+            assert param.grad is not None
             grad = param.grad.detach().clone()
             before = param.detach().clone()
-            optimizer.step(closure)
+            optimizer.step(cast(Callable[[], float], closure))
             # The ascent point is w + rho * g / |g| (SAM's first_step, not adaptive).
             expected = before + 0.05 * grad / (grad.norm() + 1e-12)
             assert torch.allclose(torch.tensor(ascents[-1]), expected, atol=1e-6)
@@ -234,7 +237,7 @@ def test_wrapper_lookahead_equals_its_documented_loop() -> None:
 def test_schedule_free_frames_are_the_evaluation_point() -> None:
     param = _param()
     optimizer = pytorch_optimizer.ScheduleFreeAdamW([param], lr=0.05)
-    optimizer.train()
+    optimizer.train()  # type: ignore[no-untyped-call]
     train_points, eval_points = [], []
     for k in range(41):
         optimizer.zero_grad()
@@ -243,7 +246,7 @@ def test_schedule_free_frames_are_the_evaluation_point() -> None:
         train_points.append([*param.detach().tolist(), loss.item()])
         # optimizer.eval() on a copy: the averaged weights the authors evaluate.
         shadow = copy.deepcopy(optimizer)
-        shadow.eval()
+        shadow.eval()  # type: ignore[no-untyped-call]
         point = shadow.param_groups[0]["params"][0].detach()
         eval_points.append([*point.tolist(), _bowl(point).item()])
         if k < 40:
@@ -413,7 +416,7 @@ def test_classes_listed_as_coupled_do_couple_their_groups(
         _cells_equal_single_runs(spec)
     assert GROUPS_COUPLED[name] in caught.value.message
     monkeypatch.setattr(maps, "groups_refusal", lambda spec: None)
-    with contextlib.suppress(LIBRARY_ERRORS):  # or it cannot even step a group per cell
+    with contextlib.suppress(*LIBRARY_ERRORS):  # or it cannot even step a group per cell
         assert not _cells_equal_single_runs(spec)
 
 

@@ -35,17 +35,19 @@ def trace(page: Page, where: str, role: str) -> Any:
 
 
 def shown_names(page: Page) -> list[str]:
-    return page.eval_on_selector_all(SHOWN, "(os) => os.map((o) => o.dataset.name)")
+    names: list[str] = page.eval_on_selector_all(SHOWN, "(os) => os.map((o) => o.dataset.name)")
+    return names
 
 
 def active_name(page: Page, picker: str = PICKER) -> str | None:
-    return page.evaluate(
+    name: str | None = page.evaluate(
         """(sel) => {
           const id = document.querySelector(sel).getAttribute('aria-activedescendant');
           return id ? document.getElementById(id).dataset.name : null;
         }""",
         picker,
     )
+    return name
 
 
 def test_sam_is_picked_by_typing_and_shows_its_base_and_its_ascent_arrow(
