@@ -83,9 +83,13 @@ class TorchRows:
     def compact(self, keep: Tensor, param: Tensor) -> bool:
         """A new optimizer over `param`, given the kept rows of the old one's state."""
         n = self.param.shape[0]
-        state = self.optimizer.state.get(self.param, {})
+        old = self.optimizer
+        state = old.state.get(self.param, {})
         self.optimizer = self.spec.create([param], self.hyperparameters)
         self.optimizer.state[param] = {key: _rows(v, keep, n) for key, v in state.items()}
+        # pytorch_optimizer's classes count steps in the parameter group, not its state.
+        for group, before in zip(self.optimizer.param_groups, old.param_groups, strict=True):
+            group.update({key: value for key, value in before.items() if key != "params"})
         self.param = param
         return True
 

@@ -303,7 +303,7 @@ def derive_spec(
         family=_family(class_name, wraps),
         reference=reference,
         fixed=tuple(fixed),
-        group_options=catalog.GROUP_OPTIONS.get(class_name, {}),
+        group_options=catalog.GROUP_OPTIONS.get(class_name, {}) if source != "torch.optim" else {},
         takes_model=class_name in catalog.TAKES_MODEL,
         wraps=wraps,
         required=catalog.REQUIRED_DEFAULTS.get(class_name, {}),
