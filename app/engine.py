@@ -49,7 +49,6 @@ from .hyperparameters import Hyperparameter
 from .landscapes.surfaces import Surface, get_surface
 from .optimizers import (
     LIBRARY_ERRORS,
-    TORCH_ERRORS,
     OptimizerSpec,
     blame_hyperparameters,
     get_optimizer,
@@ -280,7 +279,7 @@ def _check_torch_accepts(config: RunConfig) -> None:
             raise SchedulerError(("name",), message)
         try:
             _scratch_step(config, config.hyperparameters)
-        except TORCH_ERRORS as error:
+        except LIBRARY_ERRORS as error:
             raise SchedulerError(("params",), f"torch rejects this scheduler: {error}") from None
 
 

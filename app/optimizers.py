@@ -102,15 +102,8 @@ class OptimizerSpec:
         return self.family in ("closure", "sharpness")
 
     @property
-    def import_line(self) -> str:
-        """How a script gets the class."""
-        if self.source == "torch.optim":
-            return "import torch"
-        return f"from pytorch_optimizer import {self.cls.__name__}"
-
-    @property
     def qualified_class(self) -> str:
-        """The class as a script names it after `import_line`."""
+        """The class as a script names it (script.py imports pytorch_optimizer's by name)."""
         if self.source == "torch.optim":
             return f"torch.optim.{self.cls.__name__}"
         return self.cls.__name__
@@ -411,7 +404,6 @@ LIBRARY_ERRORS = (
     zoo_exceptions.NegativeStepError,
 )
 """What the libraries raise for a value they refuse (at construction or in step())."""
-TORCH_ERRORS = LIBRARY_ERRORS
 
 
 def blame_hyperparameters(

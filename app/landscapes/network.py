@@ -32,7 +32,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from ..calculus import gradient_and_hessian
 from ..config import Settings, get_settings
 from ..errors import InvalidInput
-from ..optimizers import TORCH_ERRORS, OptimizerSpec, blame_hyperparameters, get_optimizer
+from ..optimizers import LIBRARY_ERRORS, OptimizerSpec, blame_hyperparameters, get_optimizer
 from ..randomness import RunRandomness
 from .surfaces import Domain, Minimum, Surface
 
@@ -341,7 +341,7 @@ def _check_torch_accepts(spec: OptimizerSpec, hyperparameters: Mapping[str, Any]
 
     try:
         attempt({})
-    except TORCH_ERRORS as bare:
+    except LIBRARY_ERRORS as bare:
         raise NetworkError(
             ("optimizer",), f"{spec.name} cannot train this network: {bare}"
         ) from None
