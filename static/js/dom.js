@@ -22,3 +22,19 @@ export function el(tag, props = {}, ...children) {
   }
   return node;
 }
+
+/** A 20×20 stroke icon of SVG `paths`, hidden from assistive technology (its button names it). */
+export function icon(...paths) {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", "0 0 20 20");
+  svg.setAttribute("class", "icon");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("focusable", "false");
+  for (const d of paths) {
+    const path = document.createElementNS(ns, "path");
+    path.setAttribute("d", d);
+    svg.append(path);
+  }
+  return svg;
+}

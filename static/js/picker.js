@@ -10,7 +10,7 @@
 // value the chosen optimizer's name while closed); options are [role=option][data-name],
 // aria-disabled="true" for the excluded; groups are [role=group][data-group].
 
-import { el } from "./dom.js";
+import { el, icon } from "./dom.js";
 import { groupSpecs } from "./catalog.js";
 
 let uid = 0;
@@ -310,15 +310,6 @@ export class Picker {
 
 /** The button beside a picker's box that shows the whole list. */
 export function toggleButton(label) {
-  const ns = "http://www.w3.org/2000/svg";
-  const svg = document.createElementNS(ns, "svg");
-  svg.setAttribute("viewBox", "0 0 20 20");
-  svg.setAttribute("class", "icon");
-  svg.setAttribute("aria-hidden", "true");
-  svg.setAttribute("focusable", "false");
-  const path = document.createElementNS(ns, "path");
-  path.setAttribute("d", "M6 8l4 4 4-4");
-  svg.append(path);
   const button = el("button", {
     type: "button",
     class: "picker-toggle",
@@ -327,6 +318,6 @@ export function toggleButton(label) {
     title: "Show the whole list",
     "data-picker-toggle": "",
   });
-  button.append(svg);
+  button.append(icon("M6 8l4 4 4-4"));
   return button;
 }

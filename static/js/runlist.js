@@ -5,7 +5,7 @@
 // [data-testid="run-status"] and the button [data-testid="remove-run"].
 
 import { fmt } from "./format.js";
-import { el } from "./dom.js";
+import { el, icon } from "./dom.js";
 import { BASE, specOf } from "./catalog.js";
 
 export const STATUS_TEXT = {
@@ -85,21 +85,6 @@ export function reasonText(slot) {
   }
   if (slot.status === "converged") return `at step ${s.steps_taken} · loss ${fmt(s.final_loss)}`;
   return `${s.reason} · loss ${fmt(s.final_loss)}`;
-}
-
-function icon(...paths) {
-  const ns = "http://www.w3.org/2000/svg";
-  const svg = document.createElementNS(ns, "svg");
-  svg.setAttribute("viewBox", "0 0 20 20");
-  svg.setAttribute("class", "icon");
-  svg.setAttribute("aria-hidden", "true");
-  svg.setAttribute("focusable", "false");
-  for (const d of paths) {
-    const path = document.createElementNS(ns, "path");
-    path.setAttribute("d", d);
-    svg.append(path);
-  }
-  return svg;
 }
 
 const crossIcon = () => icon("M6 6l8 8M14 6l-8 8");
