@@ -531,29 +531,16 @@ export class Landscape {
    */
   ascentTrace(vm, is3d) {
     const a = vm.ascent;
-    const trace = {
-      type: is3d ? "scatter3d" : "scatter",
-      mode: is3d ? "lines" : "lines+markers",
+    return this.arrowTrace(is3d, {
       name: "ascent",
       meta: { role: "arrow-ascent", label: ASCENT_LABEL },
-      x: a ? [a.from[0], a.to[0]] : [null, null],
-      y: a ? [a.from[1], a.to[1]] : [null, null],
-      line: { color: ASCENT_COLOR, width: is3d ? 5 : 2.2, dash: "dash" },
-      hoverinfo: "skip",
-      showlegend: false,
-    };
-    if (is3d) {
-      trace.z = a ? this.zPath([a.loss, a.loss], 2, trace.x, trace.y) : [null, null];
-    } else {
-      trace.marker = {
-        symbol: ["circle", "arrow"],
-        size: [0, 11],
-        angleref: "previous",
-        color: ASCENT_COLOR,
-        line: { width: 0 },
-      };
-    }
-    return trace;
+      ends: a ? [a.from, a.to] : null,
+      loss: a ? a.loss : null,
+      color: ASCENT_COLOR,
+      width: is3d ? 5 : 2.2,
+      dash: "dash",
+      head: 11,
+    });
   }
 
   /** The path up to the playhead, drawn over the faint whole path while scrubbing. */
@@ -643,34 +630,48 @@ export class Landscape {
     const at = vm.arrowOrigin;
     return ["state", "grad"].map((kind) => {
       const arrow = at ? arrows.find((a) => a.kind === kind) : null;
-      const color = kind === "grad" ? INK : vm.arrowColor || INK;
-      const trace = {
-        type: is3d ? "scatter3d" : "scatter",
-        mode: is3d ? "lines" : "lines+markers",
-        // One name and two points whatever the arrow (none: two gaps), so the overlay animates
-        // it from one frame to the next (an arrow leaving must be drawn as gone).
+      return this.arrowTrace(is3d, {
         name: kind,
         meta: { role: `arrow-${kind}` },
-        x: arrow ? [at[0], at[0] + arrow.shown[0]] : [null, null],
-        y: arrow ? [at[1], at[1] + arrow.shown[1]] : [null, null],
-        line: { color, width: is3d ? 6 : kind === "grad" ? 2 : 3.2 },
-        hoverinfo: "skip",
-        showlegend: false,
-      };
-      if (is3d) {
-        // Both ends at the playhead's height, or over the mesh where a wall rises higher.
-        trace.z = arrow ? this.zPath([vm.arrowLoss, vm.arrowLoss], 2, trace.x, trace.y) : [null, null];
-      } else {
-        trace.marker = {
-          symbol: ["circle", "arrow"],
-          size: [0, kind === "grad" ? 10 : 12],
-          angleref: "previous",
-          color,
-          line: { width: 0 },
-        };
-      }
-      return trace;
+        ends: arrow ? [at, [at[0] + arrow.shown[0], at[1] + arrow.shown[1]]] : null,
+        loss: vm.arrowLoss,
+        color: kind === "grad" ? INK : vm.arrowColor || INK,
+        width: is3d ? 6 : kind === "grad" ? 2 : 3.2,
+        head: kind === "grad" ? 10 : 12,
+      });
     });
+  }
+
+  /**
+   * One arrow from `ends[0]` to `ends[1]`, or none (`ends` null: two gaps). One name and two
+   * points whatever the arrow, so the overlay animates it from one frame to the next (an
+   * arrow leaving must be drawn as gone). In 3D both ends sit at `loss`, or over the mesh
+   * where a wall rises higher; in the contour an arrowhead of size `head` marks the tip.
+   */
+  arrowTrace(is3d, { name, meta, ends, loss, color, width, dash, head }) {
+    const trace = {
+      type: is3d ? "scatter3d" : "scatter",
+      mode: is3d ? "lines" : "lines+markers",
+      name,
+      meta,
+      x: ends ? [ends[0][0], ends[1][0]] : [null, null],
+      y: ends ? [ends[0][1], ends[1][1]] : [null, null],
+      line: dash ? { color, width, dash } : { color, width },
+      hoverinfo: "skip",
+      showlegend: false,
+    };
+    if (is3d) {
+      trace.z = ends ? this.zPath([loss, loss], 2, trace.x, trace.y) : [null, null];
+    } else {
+      trace.marker = {
+        symbol: ["circle", "arrow"],
+        size: [0, head],
+        angleref: "previous",
+        color,
+        line: { width: 0 },
+      };
+    }
+    return trace;
   }
 
   layout(vm) {
