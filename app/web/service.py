@@ -26,7 +26,7 @@ from ..landscapes.surfaces import SURFACES, Surface, get_surface
 from ..optimizer_catalog import FAMILIES
 from ..optimizers import EXCLUDED, OPTIMIZERS, OptimizerSpec
 from ..schedulers import SchedulerSpec, make_scheduler
-from .schemas import CustomSurface, DatasetIn, ModelSurfaceIn, RunRequest
+from .schemas import CustomSurface, DatasetIn, ModelSurfaceIn, RunRequest, SupportsOut
 
 
 def limits_out(settings: Settings) -> dict[str, int | float]:
@@ -122,10 +122,7 @@ def excluded_out(name: str, entry: Mapping[str, str]) -> dict[str, Any]:
         "fixed": [],
         "needs_closure": False,
         "param_shape": [2],
-        "supports": dict.fromkeys(
-            ("basin_map", "hyperparameter_map", "start_sweep", "hyperparameter_sweep", "network"),
-            False,
-        ),
+        "supports": dict.fromkeys(SupportsOut.model_fields, False),
         "excluded": entry["reason"],
     }
 
