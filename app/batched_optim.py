@@ -102,18 +102,32 @@ def _rows(value: Any, keep: Tensor, n: int) -> Any:
 
 
 class TorchGroups:
-    """One parameter group per cell. Each group's parameter shares storage with its row of
-    `param`, and its gradient is a view of one buffer, so the caller's batched tensors stay
-    the single source of points and gradients."""
+    """One parameter group per cell, or per block of `block` consecutive cells. Each group's
+    parameter shares storage with its rows of `param`, and its gradient is a view of one
+    buffer, so the caller's batched tensors stay the single source of points and gradients.
 
-    def __init__(self, param: Tensor, spec: OptimizerSpec, groups: list[dict[str, Any]]) -> None:
-        self.param = param
+    Blocks are for element-wise optimizers whose groups are independent: a group holds many
+    cells that share its settings (a benchmark's starts at one lr), as rows of one parameter.
+    """
+
+    def __init__(
+        self,
+        param: Tensor,
+        spec: OptimizerSpec,
+        groups: list[dict[str, Any]],
+        block: int = 1,
+    ) -> None:
+        self.param, self.block = param, block
         rows = param.detach()
         self.grads = torch.zeros_like(rows)
         cells = []
-        for k in range(rows.shape[0]):
-            cell = rows[k].view(spec.param_shape).requires_grad_()
-            cell.grad = self.grads[k].view(spec.param_shape)
+        for k in range(0, rows.shape[0], block):
+            if block == 1:
+                cell = rows[k].view(spec.param_shape).requires_grad_()
+                cell.grad = self.grads[k].view(spec.param_shape)
+            else:
+                cell = rows[k : k + block].requires_grad_()
+                cell.grad = self.grads[k : k + block]
             cells.append(cell)
         self.cells = cells
         per_cell = [{"params": [c], **g} for c, g in zip(cells, groups, strict=True)]
@@ -127,7 +141,16 @@ class TorchGroups:
     def state(self) -> list[Tensor]:
         first = self.optimizer.state.get(self.cells[0], {})
         keys = [key for key, value in first.items() if isinstance(value, Tensor)]
-        return [torch.stack([self.optimizer.state[c][key] for c in self.cells]) for key in keys]
+        if self.block == 1:
+            return [torch.stack([self.optimizer.state[c][key] for c in self.cells]) for key in keys]
+        # A block's state is per row, or one value (a step count) that each row shares.
+        return [
+            torch.cat([self._rows(self.optimizer.state[c][key]) for c in self.cells])
+            for key in keys
+        ]
+
+    def _rows(self, value: Tensor) -> Tensor:
+        return value.reshape(1).expand(self.block) if value.dim() == 0 else value
 
     def sanitize(self) -> None:
         _sanitize(
@@ -464,16 +487,28 @@ COMPACT_AT = 64
 F64 = torch.float64
 
 
+class Recorder(Protocol):
+    """Sees every frame of every cell in the batch: `Trace` keeps them all, a benchmark's
+    first-hit recorder (app/benchmark.py) only when each cell first reaches its target."""
+
+    def record(self, step: int, cells: Tensor, data: Tensor, loss: Tensor, grad: Tensor) -> None:
+        """Frame `step` of cells `cells` (indices): their points, losses and gradients. Parked
+        cells are recorded too, at their last point; `finish` says which frames count."""
+
+    def finish(self, frames: Tensor) -> None:
+        """The run has ended: cell i yielded frames 0 .. frames[i] − 1."""
+
+
 def descend(
     config: RunConfig,
     param: Tensor,
     optimizer: CellOptimizer,
     tick: Callable[[int], None],
-    trace: Trace | None = None,
+    trace: Recorder | None = None,
 ) -> Ends:
     """Run every cell (row of leaf `param`) as the engine runs `config`, calling `tick(step)`
     before each step; each cell stops where the engine would stop its single run. With a
-    `trace`, every cell's frames are kept too."""
+    `trace` (a `Recorder`), every cell's frames are seen too."""
     return _Descent(config, param, optimizer, tick, trace).run()
 
 
@@ -528,7 +563,7 @@ class _Descent:
         param: Tensor,
         optimizer: CellOptimizer,
         tick: Callable[[int], None],
-        trace: Trace | None = None,
+        trace: Recorder | None = None,
     ) -> None:
         self.config, self.optimizer, self.tick, self.trace = config, optimizer, tick, trace
         n = param.shape[0]
@@ -626,7 +661,7 @@ class _Descent:
             if state.dim() == 0:
                 finite &= bool(torch.isfinite(state))
             else:
-                finite &= torch.isfinite(state[rows].flatten(1)).all(dim=1)
+                finite &= torch.isfinite(state[rows].reshape(len(rows), -1)).all(dim=1)
         self.ends.frames[self.cells[rows]] = torch.where(finite, step + 1, step)
 
     def _stop_converged(self, step: int, loss: Tensor, grad: Tensor) -> None:

@@ -49,6 +49,21 @@ class Settings(BaseSettings):
     """Sweeps: the most values of their one axis."""
     max_sweep_cell_steps: int = 400_000
     """Sweeps: values × steps (every frame of every row is kept and answered)."""
+    max_benchmark_optimizers: int = 24
+    """Benchmarks: the most optimizers."""
+    max_benchmark_surfaces: int = 8
+    """Benchmarks: the most surfaces."""
+    max_benchmark_lrs: int = 32
+    """Benchmarks: the most values of the lr grid."""
+    max_benchmark_starts: int = 64
+    """Benchmarks: the most random starts per surface."""
+    max_benchmark_steps: int = 2_000
+    """Benchmarks: the most steps of each run."""
+    max_benchmark_cell_steps: int = 20_000_000
+    """Benchmarks: optimizers × surfaces × lrs × starts × (steps + 1) of one request."""
+    max_benchmark_fallback_cell_steps: int = 300_000
+    """Benchmarks: the cell steps of optimizers without a batched rule (a parameter group per
+    cell, or the engine's single runs one by one), over the whole request."""
     max_network_steps: int = 5_000
     """Training the whole MLP: the most steps."""
     max_network_resolution: int = 200

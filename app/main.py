@@ -19,7 +19,7 @@ from .config import Settings, get_settings
 from .web.binary import BINARY_TYPES
 from .web.jobs import JobPool
 from .web.middleware import BodySizeLimit, RequestLog, SecurityHeaders
-from .web.routes import api, docs, health, maps, network, pages, stream, sweeps
+from .web.routes import api, benchmarks, docs, health, maps, network, pages, stream, sweeps
 from .web.routes.errors import install_error_handlers
 from .web.runqueue import RunQueue
 
@@ -92,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(maps.router)
     app.include_router(network.router)
     app.include_router(sweeps.router)
+    app.include_router(benchmarks.router)
     app.include_router(docs.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.ROOT / "static"), name="static")

@@ -622,7 +622,7 @@ def run_cells(
     optimizer: CellOptimizer,
     progress: Callable[[float], None] | None,
     should_stop: Callable[[], bool] | None,
-    trace: batched.Trace | None = None,
+    trace: batched.Recorder | None = None,
 ) -> Ends:
     def tick(step: int) -> None:
         if step % PROGRESS_EVERY:

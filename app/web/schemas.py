@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .. import benchmark
 from ..engine import Status
 
 FiniteFloat = Annotated[float, Field(strict=True, allow_inf_nan=False)]
@@ -509,6 +510,111 @@ class Preset(BaseModel):
     runs: list[RunRequest]
 
 
+_DEFAULT = benchmark.Request()
+
+
+class BenchmarkOptimizerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="a name GET /api/optimizers lists")
+    hyperparameters: dict[str, Any] = Field(
+        default_factory=dict, description="settings fixed for every cell (never lr)"
+    )
+    label: Annotated[str, Field(min_length=1, max_length=60)] | None = Field(
+        None, description="what its rows are called; default: the name and fixed settings"
+    )
+
+
+class LrGridIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    min: float = _DEFAULT.lr.min
+    max: float = _DEFAULT.lr.max
+    n: Annotated[int, Field(strict=True, ge=2)] = Field(
+        _DEFAULT.lr.n, description="log-spaced values from min to max, ends included"
+    )
+
+
+class BenchmarkRequest(BaseModel):
+    """Every field may be left out: the default benchmark (docs/API.md, "Benchmarks")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    optimizers: list[BenchmarkOptimizerIn] | None = Field(
+        None,
+        description="default: SGD, SGD momentum 0.9, Adagrad, RMSprop, Adam, AdamW, "
+        "Lion, AdaBelief, Adan",
+    )
+    surfaces: list[str] | None = Field(
+        None, description="built-in surface names; default: " + ", ".join(_DEFAULT.surfaces)
+    )
+    steps: Annotated[int, Field(strict=True, ge=1)] = _DEFAULT.steps
+    lr: LrGridIn = Field(default_factory=LrGridIn)
+    starts: Annotated[int, Field(strict=True, ge=1)] = Field(
+        _DEFAULT.starts, description="seeded random starts per surface, the same for all"
+    )
+    seed: Annotated[int, Field(strict=True, ge=0)] = _DEFAULT.seed
+    tolerance: Annotated[float, Field(ge=0)] = Field(
+        _DEFAULT.tolerance, description="success: loss ≤ the global minimum's + tolerance"
+    )
+    escape_margin: Annotated[float, Field(ge=0)] = Field(
+        _DEFAULT.escape_margin,
+        description="surfaces without a minimum: success is loss ≤ the saddle's − margin",
+    )
+    dtype: Literal["float32", "float64"] = "float32"
+
+    def to_request(self) -> benchmark.Request:
+        optimizers = _DEFAULT.optimizers
+        if self.optimizers is not None:
+            optimizers = tuple(
+                benchmark.Entry(o.name, o.hyperparameters, o.label or "") for o in self.optimizers
+            )
+        return benchmark.Request(
+            optimizers=optimizers,
+            surfaces=_DEFAULT.surfaces if self.surfaces is None else tuple(self.surfaces),
+            steps=self.steps,
+            lr=benchmark.LrGrid(self.lr.min, self.lr.max, self.lr.n),
+            starts=self.starts,
+            seed=self.seed,
+            tolerance=self.tolerance,
+            escape_margin=self.escape_margin,
+            dtype=self.dtype,
+        )
+
+
+class BenchmarkRowOut(BaseModel):
+    """One optimizer on one surface, at its tuned lr unless said otherwise."""
+
+    optimizer: str = Field(description="the optimizer's label")
+    surface: str
+    tuned_lr: float
+    tuned_at_edge: bool = Field(description="the tuned lr is an end of the grid (and succeeds)")
+    success_rate: float
+    successes: int
+    runs: int
+    interval: tuple[float, float] = Field(description="95% Wilson score interval")
+    median_steps: float | None
+    final_loss: dict[str, float] | None = Field(description="min, q1, median, q3, max")
+    diverged: int
+    sensitivity_decades: float | None
+    curve: list[dict[str, float | None]] = Field(description="lr, success_rate, median_steps")
+    steps_to_target: list[int | None] = Field(description="per start, in the surface's order")
+    example_start: int = Field(description="the start of a representative run (its index)")
+    rank: int = Field(description="on this surface")
+
+
+class BenchmarkOut(BaseModel):
+    protocol: dict[str, Any] = Field(description="lr grid, starts, steps, seed, rules, versions")
+    surfaces: list[dict[str, Any]] = Field(description="name, target, starts, bounds")
+    optimizers: list[dict[str, Any]] = Field(
+        description="label, name, settings, path, state_bytes_per_parameter, step_seconds, rank"
+    )
+    rows: list[BenchmarkRowOut]
+    ranking: list[dict[str, Any]] = Field(description="optimizer, mean_rank, successes, rank")
+    seconds: float = Field(description="wall time of the run (measured)")
+    exports: dict[str, str] = Field(description="the table as markdown and csv")
+
+
 class ErrorOut(BaseModel):
     """Every error answer but 422: 404, 413, 429, 500, 503."""
 
@@ -579,7 +685,8 @@ MAP_EVENT: dict[str, Any] = {
         "data": {
             "type": "string",
             "contentMediaType": "application/json",
-            "description": "progress: {fraction}; done: the map (MapOut); error: {detail}",
+            "description": "progress: {fraction}; done: the map (MapOut) or benchmark "
+            "(BenchmarkOut); error: {detail}",
         },
     },
 }

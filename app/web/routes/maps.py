@@ -13,26 +13,22 @@ and no map may be estimated past the job limit.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import logging
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
-from fastapi.sse import format_sse_event
 
 from ... import engine, maps
 from ...config import Settings
-from ...errors import InvalidInput
 from ...landscapes import network
 from ...landscapes.surfaces import Surface, get_surface
 from ...optimizers import get_optimizer
 from .. import binary
-from ..jobs import Busy, Job, JobPool, JobTimeout
+from ..jobs import Job
+from ..jobstream import Computation, Progress, run_job, start_stream
 from ..schemas import (
     BUSY,
     MAP_EVENT,
@@ -44,13 +40,8 @@ from ..schemas import (
 from ..service import resolve_surface
 from .clients import client_id
 from .deps import SettingsDep
-from .errors import invalid_input_detail
 
 router = APIRouter(prefix="/api/maps", tags=["maps"])
-log = logging.getLogger("losslab")
-KEEPALIVE_SECONDS = 15.0
-"""A stream that has sent nothing for this long repeats its progress (as FastAPI's SSE pings)."""
-Progress = Callable[[float], None]
 Compute = Callable[[Job, Progress], Any]
 MAP_ARRAYS = {
     "outcome": "int32",
@@ -170,72 +161,14 @@ def _encoded(result: Any, as_binary: bool) -> bytes:
     return binary.dumps(answer).encode()
 
 
-async def _run(
-    pool: JobPool, compute: Compute, progress: Progress, client: str, as_binary: bool
-) -> bytes:
-    def job_body(job: Job) -> bytes:
-        try:
-            return _encoded(compute(job, progress), as_binary)
-        except maps.MapCancelled:
-            if job.timed_out:
-                raise JobTimeout(pool.seconds) from None
-            raise
-
-    return await pool.run(job_body, client)
+def _encoding(compute: Compute, as_binary: bool) -> Computation:
+    """The map's computation, answering its encoded bytes."""
+    return lambda job, progress: _encoded(compute(job, progress), as_binary)
 
 
 def _answer(body: bytes, as_binary: bool) -> Response:
     media_type = binary.BINARY if as_binary else "application/json"
     return Response(body, media_type=media_type)
-
-
-def _sse(event: str, data: Any) -> bytes:
-    payload = data.decode() if isinstance(data, bytes) else binary.dumps(data)
-    return format_sse_event(data_str=payload, event=event)
-
-
-def _streamed(pool: JobPool, compute: Compute, client: str, as_binary: bool) -> StreamingResponse:
-    """Progress, then the map (or an error), as SSE events or LLB1 stream records."""
-    fraction = 0.0
-
-    def progress(value: float) -> None:
-        nonlocal fraction
-        fraction = value
-
-    def message(kind: str, data: Any) -> bytes:
-        if as_binary:
-            if kind == "done":
-                return binary.record(b"d", data)
-            return binary.json_record(kind[0].encode(), data)
-        return _sse(kind, data)
-
-    async def events() -> AsyncIterator[bytes]:
-        task = asyncio.ensure_future(_run(pool, compute, progress, client, as_binary))
-        try:
-            sent, sent_at = -1.0, time.monotonic()
-            while not task.done():
-                await asyncio.wait({task}, timeout=0.1)
-                if task.done():
-                    break
-                if fraction != sent or time.monotonic() - sent_at > KEEPALIVE_SECONDS:
-                    # A repeated fraction keeps an idle connection open through proxies.
-                    sent, sent_at = fraction, time.monotonic()
-                    yield message("progress", {"fraction": round(fraction, 4)})
-            yield message("done", task.result())
-        except (JobTimeout, Busy) as error:
-            # Busy here means another request took the last slot after the route looked.
-            yield message("error", {"detail": str(error)})
-        except InvalidInput as error:
-            yield message("error", {"detail": invalid_input_detail(error)})
-        except Exception:
-            log.exception("map stream failed")
-            yield message("error", {"detail": "internal error"})
-        finally:
-            task.cancel()
-
-    media_type = binary.STREAM if as_binary else "text/event-stream"
-    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return StreamingResponse(events(), media_type=media_type, headers=headers)
 
 
 async def _prepare(make: Callable[[], Compute]) -> Compute:
@@ -249,14 +182,15 @@ async def basins(body: BasinMapRequest, request: Request, settings: SettingsDep)
     as_binary = binary.wants_binary(request.headers.get("accept"))
     compute = await _prepare(lambda: _basins(body, settings, streamed=False))
     pool, client = request.app.state.jobs, client_id(request)
-    return _answer(await _run(pool, compute, lambda _: None, client, as_binary), as_binary)
+    answer = await run_job(pool, _encoding(compute, as_binary), lambda _: None, client)
+    return _answer(answer, as_binary)
 
 
 @router.post("/basins/stream", response_class=StreamingResponse, responses=SSE)
 async def basins_stream(body: BasinMapRequest, request: Request, settings: SettingsDep) -> Any:
     """The basin map with progress: `event: progress` {fraction}, then `event: done`."""
     compute = await _prepare(lambda: _basins(body, settings, streamed=True))
-    return _start_stream(request, compute)
+    return start_stream(request, lambda as_binary: _encoding(compute, as_binary))
 
 
 @router.post("/hyperparameters", response_model=MapOut, responses=ANSWERS)
@@ -267,7 +201,8 @@ async def hyperparameters(
     as_binary = binary.wants_binary(request.headers.get("accept"))
     compute = await _prepare(lambda: _hyperparameters(body, settings, streamed=False))
     pool, client = request.app.state.jobs, client_id(request)
-    return _answer(await _run(pool, compute, lambda _: None, client, as_binary), as_binary)
+    answer = await run_job(pool, _encoding(compute, as_binary), lambda _: None, client)
+    return _answer(answer, as_binary)
 
 
 @router.post("/hyperparameters/stream", response_class=StreamingResponse, responses=SSE)
@@ -276,13 +211,4 @@ async def hyperparameters_stream(
 ) -> Any:
     """The hyperparameter map with progress events."""
     compute = await _prepare(lambda: _hyperparameters(body, settings, streamed=True))
-    return _start_stream(request, compute)
-
-
-def _start_stream(request: Request, compute: Compute) -> StreamingResponse:
-    """Refuse a stream before it starts when the pool is full (the answer is then a 429)."""
-    pool: JobPool = request.app.state.jobs
-    client = client_id(request)
-    pool.check(client)
-    as_binary = binary.wants_binary(request.headers.get("accept"))
-    return _streamed(pool, compute, client, as_binary)
+    return start_stream(request, lambda as_binary: _encoding(compute, as_binary))
