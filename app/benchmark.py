@@ -295,7 +295,9 @@ def _check_numbers(request: Request, limits: Settings) -> None:
 
 
 def _lr_values(grid: LrGrid, limits: Settings) -> list[float]:
-    maps.check_count(("lr", "n"), grid.n, limits.max_benchmark_lrs)
+    most = limits.max_benchmark_lrs
+    if isinstance(grid.n, bool) or not isinstance(grid.n, int) or not 2 <= grid.n <= most:
+        raise InvalidBenchmark(("lr", "n"), f"lr.n must be a whole number from 2 to {most}")
     for name in ("min", "max"):
         value = getattr(grid, name)
         if not maps.is_finite_number(value) or value <= 0:
@@ -645,7 +647,10 @@ def wilson_interval(successes: int, runs: int, z: float = Z95) -> tuple[float, f
     denominator = 1 + z * z / runs
     centre = (p + z * z / (2 * runs)) / denominator
     half = z * math.sqrt(p * (1 - p) / runs + z * z / (4 * runs * runs)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # At 0 or all successes one end is exactly 0 or 1 (centre ± half would round off it).
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == runs else min(1.0, centre + half)
+    return low, high
 
 
 @dataclass(frozen=True)
@@ -974,6 +979,7 @@ TABLE_COLUMNS = (
     "rank",
     "optimizer",
     "surface",
+    "surface_rank",
     "tuned_lr",
     "success",
     "interval_95",
@@ -1000,6 +1006,7 @@ def table(answer: Mapping[str, Any]) -> list[dict[str, Any]]:
                     "rank": o["rank"],
                     "optimizer": label,
                     "surface": r["surface"],
+                    "surface_rank": r["rank"],
                     "tuned_lr": r["tuned_lr"],
                     "success": f"{r['successes']}/{r['runs']}",
                     "interval_95": r["interval"],
@@ -1046,11 +1053,12 @@ def to_csv(answer: Mapping[str, Any]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     columns = [c for c in TABLE_COLUMNS if c != "interval_95"]
-    writer.writerow([*columns[:5], "interval_low", "interval_high", *columns[5:]])
+    split = columns.index("success") + 1
+    writer.writerow([*columns[:split], "interval_low", "interval_high", *columns[split:]])
     for line in table(answer):
         low, high = line["interval_95"]
         values = ["" if line[c] is None else line[c] for c in columns]
-        writer.writerow([*values[:5], low, high, *values[5:]])
+        writer.writerow([*values[:split], low, high, *values[split:]])
     return out.getvalue()
 
 

@@ -2,6 +2,8 @@
 
 losslab serve [--host H] [--port P] [--workers N] [--log-level L] [--timeout-graceful-shutdown S]
 losslab run --surface bowl --optimizer SGD --lr 0.1 --start 3 2 --steps 10 [--format csv|json]
+losslab benchmark [--optimizer 'SGD {"momentum": 0.9}' ...] [--surface bowl ...]
+                  [--format markdown|csv|json]
 losslab surfaces
 losslab optimizers
 """
@@ -116,6 +118,86 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _entry(text: str) -> Any:
+    """`NAME` or `NAME {json settings}`: one optimizer of a benchmark."""
+    from .benchmark import Entry
+
+    name, _, rest = text.strip().partition(" ")
+    settings: Any = {}
+    if rest.strip():
+        try:
+            settings = json.loads(rest)
+        except json.JSONDecodeError:
+            settings = None
+    if not isinstance(settings, dict):
+        raise InvalidInput(
+            ("optimizers",),
+            f"--optimizer takes a name and, optionally, a JSON object of settings "
+            f"(e.g. 'SGD {{\"momentum\": 0.9}}'); got {text!r}",
+        )
+    return Entry(name, settings)
+
+
+class _ProgressBar:
+    """A progress bar on stderr, redrawn when it moves by a whole percent (by ten when the
+    stream is a file or pipe rather than a terminal)."""
+
+    WIDTH = 30
+
+    def __init__(self, stream: Any) -> None:
+        self.stream, self.shown = stream, -1
+        self.step = 1 if stream.isatty() else 10
+
+    def __call__(self, fraction: float) -> None:
+        percent = int(fraction * 100) // self.step * self.step
+        if percent == self.shown:
+            return
+        self.shown = percent
+        filled = round(fraction * self.WIDTH)
+        bar = "█" * filled + "·" * (self.WIDTH - filled)
+        self.stream.write(f"\rbenchmark [{bar}] {percent:3d}%")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.shown >= 0:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _benchmark(args: argparse.Namespace) -> int:
+    from . import benchmark
+
+    default = benchmark.Request()
+    request = benchmark.Request(
+        optimizers=tuple(_entry(t) for t in args.optimizer) or default.optimizers,
+        surfaces=tuple(args.surface) or default.surfaces,
+        steps=args.steps,
+        lr=benchmark.LrGrid(args.lr_min, args.lr_max, args.lr_n),
+        starts=args.starts,
+        seed=args.seed,
+        tolerance=args.tolerance,
+        escape_margin=args.escape_margin,
+        dtype=args.dtype,
+    )
+    # Nothing times out in the terminal; the sizes still bind (LOSSLAB_MAX_BENCHMARK_*).
+    limits = Settings().model_copy(update={"job_seconds": float("inf")})
+    checked = benchmark.plan(request, limits=limits)
+    bar = None if args.quiet else _ProgressBar(sys.stderr)
+    try:
+        answer = benchmark.with_exports(benchmark.run(checked, bar))
+    finally:
+        if bar is not None:
+            bar.close()
+    if args.format == "json":
+        json.dump(answer, sys.stdout)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(answer["exports"][args.format])
+    if not args.quiet:
+        print(f"# {answer['seconds']:.1f} s", file=sys.stderr)
+    return 0
+
+
 def _surfaces(args: argparse.Namespace) -> int:
     from .landscapes.surfaces import SURFACES
 
@@ -197,6 +279,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--format", default="csv", choices=["csv", "json"])
     run.set_defaults(handler=_run)
 
+    _benchmark_parser(commands)
     commands.add_parser("surfaces", help="list the surfaces").set_defaults(handler=_surfaces)
     commands.add_parser(
         "settings", help="list every LOSSLAB_ setting, its value here and what it bounds"
@@ -205,6 +288,46 @@ def parser() -> argparse.ArgumentParser:
         "optimizers", help="list the optimizers and their torch defaults"
     ).set_defaults(handler=_optimizers)
     return top
+
+
+def _benchmark_parser(commands: Any) -> None:
+    from .benchmark import Request
+
+    default = Request()
+    bench = commands.add_parser(
+        "benchmark",
+        help="tune every optimizer's lr with one budget on the same surfaces; print the table",
+        description="Run a benchmark in this process (the engine of POST /api/benchmarks) and "
+        "print its table. Without --optimizer and --surface: the default benchmark.",
+    )
+    bench.add_argument(
+        "--optimizer",
+        action="append",
+        default=[],
+        metavar="'NAME [JSON]'",
+        help='an optimizer, with settings fixed for every cell: --optimizer \'SGD {"momentum": '
+        "0.9}'; repeat it for more",
+    )
+    bench.add_argument("--surface", action="append", default=[], help="a surface; repeat it")
+    bench.add_argument("--steps", type=int, default=default.steps, help="steps of each run")
+    bench.add_argument("--starts", type=int, default=default.starts, help="starts per surface")
+    bench.add_argument("--lr-min", type=float, default=default.lr.min, help="lowest lr")
+    bench.add_argument("--lr-max", type=float, default=default.lr.max, help="highest lr")
+    bench.add_argument("--lr-n", type=int, default=default.lr.n, help="lr values (log-spaced)")
+    bench.add_argument("--seed", type=int, default=default.seed, help="seed of the starts")
+    bench.add_argument(
+        "--tolerance", type=float, default=default.tolerance, help="success: loss ≤ f* + this"
+    )
+    bench.add_argument(
+        "--escape-margin",
+        type=float,
+        default=default.escape_margin,
+        help="surfaces without a minimum: success is loss ≤ the saddle's − this",
+    )
+    bench.add_argument("--dtype", default=default.dtype, choices=["float32", "float64"])
+    bench.add_argument("--format", default="markdown", choices=["markdown", "csv", "json"])
+    bench.add_argument("--quiet", action="store_true", help="no progress bar")
+    bench.set_defaults(handler=_benchmark)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

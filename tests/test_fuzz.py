@@ -43,6 +43,8 @@ LIMITS = Settings(
     max_map_resolution=12,
     max_map_axis=8,
     max_map_cell_steps=12 * 12 * 60,
+    max_benchmark_cell_steps=20_000,
+    max_benchmark_fallback_cell_steps=2_000,
     run_seconds=10.0,
     job_seconds=10.0,
     # Room for jobs of streams the fuzzer stopped reading, which end at their next check:
@@ -190,6 +192,7 @@ EVENT_STREAMS = {
     "/api/runs/stream": SSE_EVENT,
     "/api/maps/basins/stream": MAP_EVENT,
     "/api/maps/hyperparameters/stream": MAP_EVENT,
+    "/api/benchmarks/stream": MAP_EVENT,
 }
 
 
