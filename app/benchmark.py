@@ -9,7 +9,7 @@ engine's single run (app/engine.py), with its stops: it ends when it leaves the 
 bound or a value turns non-finite (diverged, a failure) or when its gradient and step both
 fall within the dtype's tolerance (converged).
 
-Each optimizer is run the fastest way that gives every cell its single run (`PATHS`): the
+Each optimizer is run the fastest way that gives every cell its single run (`Path`): the
 per-cell rules or a parameter group per cell for all cells at once (`per_cell`), a real
 optimizer over each lr's starts as rows of one leaf for element-wise optimizers (`rows`), or
 the engine's single runs one by one (`single`) for everything else, within
@@ -68,6 +68,7 @@ MEMORY_SHAPE = (64, 64)
 """The parameter state memory and step cost are measured on: a matrix, so that optimizers
 which factor or precondition matrices (Adafactor, Shampoo) keep the state they would keep."""
 TIMED_STEPS = 30
+UNTIMED_STEPS = 3
 
 # What a batched step costs, measured on the development machine: they size a benchmark
 # before it runs (`Plan.estimated_seconds`). A single run's step is timed on the spot
@@ -86,25 +87,29 @@ RULES = {
     "to target is the first step (frame) at or below it. A run stops as the engine's single "
     "run does: diverged (a failure) when it leaves `bounds` or a value is not finite, "
     "converged when its gradient norm and last step are both at most sqrt(dtype's eps).",
-    "starts": "start i is (lo + u·(hi − lo)) per axis, rounded to 4 decimals, with u from "
-    "torch.rand((starts, 2), generator=torch.Generator().manual_seed(seed), "
+    "starts": f"start i is (lo + u·(hi − lo)) per axis, rounded to {START_DECIMALS} decimals, "
+    "with u from torch.rand((starts, 2), generator=torch.Generator().manual_seed(seed), "
     "dtype=torch.float64); lo and hi are the domain's, or, on a surface without a minimum, "
-    "the saddle ± 5% of the domain's span",
+    f"the saddle ± {START_BOX_FRACTION:.0%} of the domain's span",
     "tuning": "the tuned lr has the highest success rate; ties go to fewer median steps to "
     "target, then to the lower median final loss, then to the lower lr",
     "interval": "95% Wilson score interval of the success rate at the tuned lr",
     "sensitivity": "the width in decades of the unbroken run of grid lrs around the tuned lr "
-    "whose success rate is at least 90% of the best (0: only the tuned lr; null: no success)",
+    f"whose success rate is at least {SENSITIVITY_FRACTION:.0%} of the best (0: only the "
+    "tuned lr; null: no success)",
     "final_loss": "min, quartiles and max of the final losses at the tuned lr, over the runs "
     "that did not diverge (linear interpolation between order statistics)",
     "rank": "on each surface, optimizers are ranked by success rate at the tuned lr, then "
     "median steps to target (ties share a rank); the overall rank orders the mean of those "
     "ranks, ties going to more successes over all surfaces, then to the request's order",
     "memory": "bytes of optimizer state per parameter element: every tensor in the state "
-    "(a wrapper's base included) after one step on a 64×64 parameter, divided by 4096",
+    f"(a wrapper's base included) after one step on a {MEMORY_SHAPE[0]}×{MEMORY_SHAPE[1]} "
+    f"parameter, divided by {math.prod(MEMORY_SHAPE)}: what persists between steps (a "
+    "sharpness-aware optimizer's copy of the point lives only during its step)",
     "step_cost": "median seconds of one optimizer.step() (with its closure's evaluations) "
-    "on a 64×64 parameter with loss ½‖p‖², over 30 steps after 3 untimed ones; measured on "
-    "this machine, the one value that is not a function of the request",
+    f"on a {MEMORY_SHAPE[0]}×{MEMORY_SHAPE[1]} parameter with loss ½‖p‖², over "
+    f"{TIMED_STEPS} steps after {UNTIMED_STEPS} untimed ones; measured on this machine, the "
+    "one value that is not a function of the request",
 }
 
 
@@ -384,7 +389,8 @@ def _probe_seconds(contender: Contender, goal: Goal, lr: float, request: Request
     """The seconds of one step of a single run of `contender` on `goal`, timed."""
     values, start = contender.hyperparameters, goal.starts[0]
     config = config_for(contender.spec, values, goal, lr, start, request)
-    trajectory = engine.Trajectory(dataclasses.replace(config, steps=PROBE_STEPS))
+    probe = dataclasses.replace(config, steps=PROBE_STEPS)
+    trajectory = engine.Trajectory(probe, time_limit=engine.SCRATCH_STEP_SECONDS)
     began = time.perf_counter()
     frames = sum(1 for _ in trajectory)
     return (time.perf_counter() - began) / max(frames, 1)
@@ -543,19 +549,17 @@ def run_pair(
     """All cells of one optimizer on one surface, each its single run's outcome."""
     if contender.path == "single":
         return _single_cells(contender, goal, lrs, request, progress)
-    config = config_for(
-        contender.spec, contender.hyperparameters, goal, lrs[0], goal.starts[0], request
-    )
-    starts = torch.tensor(goal.starts, dtype=F64)
+    config = _first_config(contender, goal, lrs, request)
     n_starts = len(goal.starts)
+    # Cell k is lr k // n_starts from start k % n_starts.
+    starts = torch.tensor(goal.starts, dtype=F64).repeat(len(lrs), 1)
+    param = starts.to(config.torch_dtype).requires_grad_()
     if contender.path == "rows":
         # One group per lr, its parameter the starts as rows (element-wise optimizers whose
         # groups are independent): every cell is still its own single run.
-        param = starts.repeat(len(lrs), 1).to(config.torch_dtype).requires_grad_()
         groups = [{**contender.hyperparameters, "lr": lr} for lr in lrs]
         cells: CellOptimizer = TorchGroups(param, contender.spec, groups, block=n_starts)
     else:
-        param = starts.repeat(len(lrs), 1).to(config.torch_dtype).requires_grad_()
         column = torch.tensor(lrs, dtype=F64).repeat_interleave(n_starts)
         base = maps.resolved(contender.spec, contender.hyperparameters)
         cells = maps.per_cell_optimizer(contender.spec, param, base, {"lr": column})
@@ -604,9 +608,7 @@ def _single_cells(
 ) -> Cells:
     first_hit: list[list[int | None]] = []
     final_loss: list[list[float | None]] = []
-    base = config_for(
-        contender.spec, contender.hyperparameters, goal, lrs[0], goal.starts[0], request
-    )
+    base = _first_config(contender, goal, lrs, request)
     for lr in lrs:
         hits: list[int | None] = []
         finals: list[float | None] = []
@@ -816,10 +818,10 @@ def measure(spec: OptimizerSpec, values: Mapping[str, Any], dtype: torch.dtype) 
             step()
         memory = _state_bytes(optimizer, param) / param.numel()
         times = []
-        for _ in range(3 + TIMED_STEPS):
+        for _ in range(UNTIMED_STEPS + TIMED_STEPS):
             with randomness.active():
                 times.append(step())
-        seconds = statistics.median(times[3:])
+        seconds = statistics.median(times[UNTIMED_STEPS:])
     except LIBRARY_ERRORS as error:
         return {
             "state_bytes_per_parameter": None,
