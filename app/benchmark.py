@@ -77,7 +77,7 @@ BATCH_STEP_SECONDS = 2e-4
 """One batched forward, backward, checks and step of a per-cell rule, whatever the batch."""
 CELL_STEP_SECONDS = 5e-8
 """What each cell adds to a batched step."""
-GROUP_STEP_SECONDS = 6e-5
+GROUP_STEP_SECONDS = 1e-4
 """Each parameter group's share of a step (a group per cell, or per lr for `rows`)."""
 PROBE_STEPS = 5
 

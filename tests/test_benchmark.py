@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -21,6 +22,7 @@ from app.benchmark import Entry, LrGrid, LrOutcome, Request
 from app.cli import main
 from app.config import Settings
 from app.optimizers import OPTIMIZERS
+from app.web.schemas import BenchmarkRequest
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -517,3 +519,22 @@ def test_the_command_prints_the_table_with_a_progress_bar(
     assert err == ""
     assert main(["benchmark", "--optimizer", "SGD {momentum}", "--quiet"]) == 2
     assert "--optimizer takes a name" in capsys.readouterr().err
+
+
+def test_the_defaults_route_spells_out_what_an_empty_body_asks_for(client: TestClient) -> None:
+    defaults = client.get("/api/benchmarks/defaults").json()
+    spelled = BenchmarkRequest.model_validate(defaults).to_request()
+    empty = BenchmarkRequest.model_validate({}).to_request()
+    assert [e.title() for e in spelled.optimizers] == [e.title() for e in empty.optimizers]
+    assert [dict(e.hyperparameters) for e in spelled.optimizers] == [
+        dict(e.hyperparameters) for e in empty.optimizers
+    ]
+    assert dataclasses.replace(spelled, optimizers=()) == dataclasses.replace(empty, optimizers=())
+    assert empty == Request()
+
+
+def test_the_stream_answers_events_even_to_a_binary_accept(client: TestClient) -> None:
+    headers = {"accept": "application/x-losslab-stream, text/event-stream;q=0.9"}
+    with client.stream("POST", "/api/benchmarks/stream", json=body(), headers=headers) as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        assert any(line == "event: done" for line in r.iter_lines())

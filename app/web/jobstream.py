@@ -97,11 +97,14 @@ def _streamed(
     return StreamingResponse(events(), media_type=media_type, headers=headers)
 
 
-def start_stream(request: Request, encoding: Callable[[bool], Computation]) -> StreamingResponse:
+def start_stream(
+    request: Request, encoding: Callable[[bool], Computation], *, llb1: bool = True
+) -> StreamingResponse:
     """Refuse a stream before it starts when the pool is full (the answer is then a 429);
-    `encoding(as_binary)` is the computation answering bytes in the format asked for."""
+    `encoding(as_binary)` is the computation answering bytes in the format asked for: LLB1
+    records when the client asks for them and `llb1` allows them, else SSE events."""
     pool: JobPool = request.app.state.jobs
     client = client_id(request)
     pool.check(client)
-    as_binary = binary.wants_binary(request.headers.get("accept"))
+    as_binary = llb1 and binary.wants_binary(request.headers.get("accept"))
     return _streamed(pool, encoding(as_binary), client, as_binary)

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from .. import engine, maps, sweeps
+from .. import benchmark, engine, maps, sweeps
 from ..calculus import sharpness, suggested_lr
 from ..config import Settings
 from ..engine import RunConfig
@@ -27,6 +27,25 @@ from ..optimizer_catalog import FAMILIES
 from ..optimizers import EXCLUDED, OPTIMIZERS, OptimizerSpec
 from ..schedulers import SchedulerSpec, make_scheduler
 from .schemas import CustomSurface, DatasetIn, ModelSurfaceIn, RunRequest, SupportsOut
+
+
+def benchmark_defaults() -> dict[str, Any]:
+    """The default benchmark as a `BenchmarkRequest` spells it (what `{}` asks for)."""
+    default = benchmark.Request()
+    return {
+        "optimizers": [
+            {"name": e.name, "hyperparameters": dict(e.hyperparameters), "label": e.title()}
+            for e in default.optimizers
+        ],
+        "surfaces": list(default.surfaces),
+        "steps": default.steps,
+        "lr": {"min": default.lr.min, "max": default.lr.max, "n": default.lr.n},
+        "starts": default.starts,
+        "seed": default.seed,
+        "tolerance": default.tolerance,
+        "escape_margin": default.escape_margin,
+        "dtype": default.dtype,
+    }
 
 
 def limits_out(settings: Settings) -> dict[str, int | float]:

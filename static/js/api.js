@@ -130,6 +130,8 @@ export const api = {
   optimizers: () => first("optimizers", "/api/optimizers"),
   schedulers: () => first("schedulers", "/api/schedulers"),
   presets: () => first("presets", "/api/presets"),
+  /** The default benchmark's request, every field spelled out (app/benchmark.py). */
+  benchmarkDefaults: () => first("benchmark_defaults", "/api/benchmarks/defaults"),
   /** The server's limits (`max_*` settings, by their LOSSLAB_ names), asked for once. */
   limits: () =>
     (limits ??= inlineLimits ? Promise.resolve(inlineLimits) : request("/api/limits")),

@@ -13,6 +13,7 @@ import { Phenomena } from "./analysis.js";
 import { BasinMaps, MapJob } from "./maps.js";
 import { HyperparameterMaps } from "./hparams.js";
 import { Presets } from "./presets.js";
+import { Benchmark } from "./benchmark.js";
 import { extras, prepareExtras } from "./extras.js";
 import { PALETTE, plotlyReady } from "./plots.js";
 import { takeUnreadable } from "./helpers.js";
@@ -165,7 +166,7 @@ function optimizerMeta(spec, { step = false } = {}) {
 }
 
 class App {
-  constructor(surfaces, optimizers) {
+  constructor(surfaces, optimizers, benchmarkDefaults) {
     this.surfaces = new Map(surfaces.map((s) => [s.name, s]));
     this.specs = new Map(optimizers.map((o) => [o.name, o]));
     this.slots = new Map();
@@ -263,6 +264,18 @@ class App {
       },
     });
     window.losslab = { state: this.state, runs: this.exposed };
+    this.benchmark = new Benchmark({
+      button: $('[data-testid="benchmark-open"]'),
+      panel: $('[data-testid="benchmark-panel"]'),
+      host: {
+        state: this.state,
+        specs: this.specs,
+        surfaces,
+        defaults: benchmarkDefaults,
+        newId: () => this.newId(),
+        closeMaps: () => this.hparams.setOpen(false),
+      },
+    });
 
     fillSelect(
       dom.surfaceSelect,
@@ -1218,14 +1231,15 @@ class App {
 
 async function boot() {
   try {
-    const [surfaces, optimizers, limits] = await Promise.all([
+    const [surfaces, optimizers, limits, benchmarkDefaults] = await Promise.all([
       api.surfaces(),
       api.optimizers(),
       api.limits(),
+      api.benchmarkDefaults(),
       prepareExtras(location.search),
     ]);
     setLimits(limits);
-    new App(surfaces, optimizers);
+    new App(surfaces, optimizers, benchmarkDefaults);
   } catch (error) {
     dom.loading.hidden = false;
     dom.loading.textContent = `Could not reach the losslab API: ${error.message}`;

@@ -89,15 +89,17 @@ export function cells(grid, fn) {
 }
 
 /**
- * POST `body` to a map's /stream route and read its progress; resolves with the map. Asks
- * for LLB1 records (a fifth of the bytes of JSON, no parsing of numbers) and reads Server-
- * Sent Events when that is what comes back. A 429 waits Retry-After seconds (told through
- * `onWait(seconds)`) and retries once.
+ * POST `body` to a job's /stream route (a map's, a benchmark's) and read its progress;
+ * resolves with the result. Asks for LLB1 records (a fifth of the bytes of JSON, no parsing
+ * of numbers) and reads Server-Sent Events when that is what comes back; `binary: false` asks
+ * for the events alone, whose `done` is the JSON answer as sent (a benchmark answers JSON
+ * only). A 429 waits Retry-After seconds (told through `onWait(seconds)`) and retries once.
  */
-export async function streamMap(path, body, { signal, onProgress, onWait }) {
+export async function streamMap(path, body, { signal, onProgress, onWait, binary = true }) {
+  const accept = binary ? `${BINARY}, text/event-stream;q=0.9` : "text/event-stream";
   const init = {
     method: "POST",
-    headers: { "content-type": "application/json", accept: `${BINARY}, text/event-stream;q=0.9` },
+    headers: { "content-type": "application/json", accept },
     body: JSON.stringify(body),
   };
   const response = await send(path, init, { signal, onWait });
@@ -110,7 +112,7 @@ export async function streamMap(path, body, { signal, onProgress, onWait }) {
   } finally {
     reader.cancel().catch(() => {});
   }
-  throw new Error("the map's stream ended before the map");
+  throw new Error("the stream ended before its answer");
 }
 
 /** The map from LLB1 stream records, or null if the stream ends first. */

@@ -22,6 +22,7 @@ from .. import binary
 from ..jobs import Job
 from ..jobstream import Computation, Progress, run_job, start_stream
 from ..schemas import BUSY, MAP_EVENT, TOO_LONG, BenchmarkOut, BenchmarkRequest
+from ..service import benchmark_defaults
 from .clients import client_id
 from .deps import SettingsDep
 
@@ -47,6 +48,12 @@ def _check(body: BenchmarkRequest, settings: Settings) -> benchmark.Plan:
     """Check and size the benchmark before any optimizer work (a worker thread: it builds
     and probes optimizers)."""
     return benchmark.plan(body.to_request(), limits=settings)
+
+
+@router.get("/defaults", response_model=BenchmarkRequest)
+async def defaults() -> Any:
+    """The default benchmark, every field spelled out: what an empty body asks for."""
+    return benchmark_defaults()
 
 
 @router.post("", response_model=BenchmarkOut, responses={**BUSY, **TOO_LONG})
@@ -81,4 +88,4 @@ async def create_benchmark(
 async def stream_benchmark(body: BenchmarkRequest, request: Request, settings: SettingsDep) -> Any:
     """The benchmark with progress: `event: progress` {fraction}, then `event: done`."""
     checked = await run_in_threadpool(_check, body, settings)
-    return start_stream(request, lambda as_binary: _computation(checked))
+    return start_stream(request, lambda as_binary: _computation(checked), llb1=False)

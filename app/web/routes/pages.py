@@ -29,7 +29,14 @@ from ...landscapes.surfaces import SURFACES
 from ...presets import get_presets
 from ...schedulers import SCHEDULERS
 from ..schemas import OptimizerOut, Preset, SchedulerOut, SurfaceOut
-from ..service import grid_body, limits_out, optimizers_out, scheduler_out, surfaces_out
+from ..service import (
+    benchmark_defaults,
+    grid_body,
+    limits_out,
+    optimizers_out,
+    scheduler_out,
+    surfaces_out,
+)
 from .deps import SettingsDep
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -79,6 +86,7 @@ def boot_lists() -> Markup:
         "optimizers": _as_answered(OptimizerOut, optimizers_out()),
         "schedulers": _as_answered(SchedulerOut, [scheduler_out(s) for s in SCHEDULERS.values()]),
         "presets": _as_answered(Preset, get_presets()),
+        "benchmark_defaults": benchmark_defaults(),
     }
     return embed_json(json.dumps(payload, allow_nan=False, separators=(",", ":")))
 
