@@ -4,6 +4,7 @@
     python bench/browser_timing.py load     # only the first
     python bench/browser_timing.py drag     # only the drag
     python bench/browser_timing.py 3d       # only the 3D view
+    python bench/browser_timing.py benchmark  # the Benchmark panel
 
 0. Navigation to ready: from navigation start to the page setting `body[data-ready]` (its
    first landscape drawn with the first run's path on it: the page is interactive). Cold is
@@ -30,6 +31,9 @@
    the other four reuse it. Median and p95 over all events. Then the start point is dragged
    across the map (a pointer move every 50 ms): the time from each move until the selected
    run's path on screen starts at the new start (no sweep: its run streams in at once).
+4. Benchmark (`benchmark`): the Benchmark panel is opened and the default benchmark started
+   with a click on Run: the time until the first animation frame that paints its progress
+   bar above 0, and until the one that paints the results (the table's rows). 3 samples.
 """
 
 from __future__ import annotations
@@ -351,6 +355,46 @@ def three_d(browser: Browser, base: str, pages: int = 5, toggles: int = 4) -> No
               f"max {max(values):.0f} ms over {len(values)} toggles")  # fmt: skip
 
 
+BENCHMARK_CLICK = """async () => {
+  const bar = document.querySelector('[data-testid=bench-progress]');
+  const rows = () => document.querySelectorAll('[data-testid=bench-table] tbody tr').length;
+  const before = rows() ? [...document.querySelectorAll('[data-testid=bench-table] tbody tr')] : [];
+  const painted = () => new Promise((resolve) => requestAnimationFrame(() => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => resolve(performance.now());
+    channel.port2.postMessage(null);
+  }));
+  const began = performance.now();
+  document.querySelector('[data-testid=bench-run]').click();
+  let progressAt = null;
+  for (;;) {
+    const at = await painted();
+    if (progressAt === null && Number(bar.value) > 0) progressAt = at - began;
+    const now = [...document.querySelectorAll('[data-testid=bench-table] tbody tr')];
+    if (now.length && (before.length === 0 || now[0] !== before[0])) {
+      return {progress: progressAt, results: at - began};
+    }
+  }
+}"""
+
+
+def benchmark_panel(browser: Browser, base: str, samples: int = 3) -> None:
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.goto(f"{base}/")
+    page.wait_for_selector("body[data-ready='true']")
+    page.click("[data-testid=benchmark-open]")
+    progress, results = [], []
+    for _ in range(samples):
+        timing = page.evaluate(BENCHMARK_CLICK)
+        progress.append(timing["progress"])
+        results.append(timing["results"])
+        page.wait_for_timeout(500)
+    page.close()
+    print(f"benchmark: click → progress shown, median {statistics.median(progress):.0f} ms; "
+          f"click → results drawn, median {statistics.median(results) / 1000:.1f} s "
+          f"over {samples}")  # fmt: skip
+
+
 def main() -> None:
     mode = sys.argv[1] if len(sys.argv) > 1 else ""
     only_load = mode == "load"
@@ -362,6 +406,10 @@ def main() -> None:
             return
         if mode == "3d":
             three_d(browser, base)
+            browser.close()
+            return
+        if mode == "benchmark":
+            benchmark_panel(browser, base)
             browser.close()
             return
         navigation_to_ready(browser, f"{base}/")

@@ -34,7 +34,7 @@ def benchmark_defaults() -> dict[str, Any]:
     default = benchmark.Request()
     return {
         "optimizers": [
-            {"name": e.name, "hyperparameters": dict(e.hyperparameters), "label": e.title()}
+            {"name": e.name, "hyperparameters": dict(e.hyperparameters), "label": e.label or None}
             for e in default.optimizers
         ],
         "surfaces": list(default.surfaces),
