@@ -508,3 +508,18 @@ def test_the_mlp_trains_with_library_optimizers_and_refuses_by_reason(client: Te
         assert response.status_code == 422
         assert response.json()["detail"][0]["loc"][-1] == "optimizer"
         assert not listed[name]["supports"]["network"]
+
+
+def test_a_diverging_cell_of_a_group_per_cell_map_is_stopped_not_crashed() -> None:
+    """Lamb keeps a scalar per parameter group in its state: the rows of a stopped cell were
+    once indexed as a matrix (IndexError); now the cells that diverge are simply diverged."""
+    surface = get_surface("rosenbrock")
+    spec = OPTIMIZERS["Lamb"]
+    x, y = Axis("lr", 1e-3, 100.0, 3, log=True), Axis("weight_decay", 0.0, 0.1, 2)
+    grid = maps.hyperparameter_map(surface, spec, {}, (-1.5, 2.5), 30, x, y)
+    assert maps.DIVERGED in {code for row in grid.outcome for code in row}
+    for i, j in itertools.product(range(2), range(3)):
+        values = maps.cell_hyperparameters(spec, {}, {"lr": grid.x[j], "weight_decay": grid.y[i]})
+        config = make_config(surface=surface, optimizer="Lamb", hyperparameters=values, steps=30)
+        status, _, _ = run(config)
+        assert (status == "diverged") == (grid.outcome[i][j] == maps.DIVERGED)
