@@ -550,6 +550,21 @@ def run_pair(
     """All cells of one optimizer on one surface, each its single run's outcome."""
     if contender.path == "single":
         return _single_cells(contender, goal, lrs, request, progress)
+    try:
+        return _batched_cells(contender, goal, lrs, request, progress)
+    except LIBRARY_ERRORS:
+        # The library raised inside a batched step (SWATS at a huge lr): a single run ends
+        # `diverged` there, but a batch cannot tell which cell broke. Run them one by one.
+        return _single_cells(contender, goal, lrs, request, progress)
+
+
+def _batched_cells(
+    contender: Contender,
+    goal: Goal,
+    lrs: list[float],
+    request: Request,
+    progress: _Progress,
+) -> Cells:
     config = _first_config(contender, goal, lrs, request)
     n_starts = len(goal.starts)
     # Cell k is lr k // n_starts from start k % n_starts.

@@ -69,7 +69,7 @@ from .landscapes.models import ModelSurface
 from .landscapes.network import NetworkSurface
 from .landscapes.surfaces import Surface
 from .optimizer_catalog import GROUPS_COUPLED
-from .optimizers import OPTIMIZERS, HyperparameterError, OptimizerSpec
+from .optimizers import LIBRARY_ERRORS, OPTIMIZERS, HyperparameterError, OptimizerSpec
 
 PROGRESS_EVERY = 10
 # What one cell costs per step on one core, measured on the development machine (a batched
@@ -632,7 +632,17 @@ def run_cells(
         if progress is not None:
             progress(step / (config.steps + 1))
 
-    ends = descend(config, param, optimizer, tick, trace)
+    try:
+        ends = descend(config, param, optimizer, tick, trace)
+    except LIBRARY_ERRORS as error:
+        # A single run ends `diverged` when its library raises mid-run (engine.py); in a
+        # batch there is no telling which cell broke it, so the whole request is refused.
+        name = config.optimizer.name
+        raise InvalidMap(
+            ("optimizer",),
+            f"{name} failed inside a batched step ({type(error).__name__}: {error}); some "
+            "cell's settings break it: narrow the axes, or run those settings on their own",
+        ) from None
     if progress is not None:
         progress(1.0)
     return ends

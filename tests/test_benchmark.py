@@ -538,3 +538,30 @@ def test_the_stream_answers_events_even_to_a_binary_accept(client: TestClient) -
     with client.stream("POST", "/api/benchmarks/stream", json=body(), headers=headers) as r:
         assert r.headers["content-type"].startswith("text/event-stream")
         assert any(line == "event: done" for line in r.iter_lines())
+
+
+def test_a_library_that_raises_in_a_batched_step_is_run_cell_by_cell() -> None:
+    """SWATS raises KeyError inside step() at a huge lr; its single run ends diverged there,
+    and so does its cell (the pair is rerun one cell at a time)."""
+    request = Request(
+        optimizers=(Entry("SWATS"),),
+        surfaces=("rosenbrock",),
+        steps=15,
+        starts=2,
+        lr=LrGrid(1e-4, 1e5, 4),
+    )
+    checked = benchmark.plan(request)
+    (contender,) = checked.contenders
+    (goal,) = checked.goals
+    assert contender.path == "per_cell"
+    with pytest.raises(KeyError):
+        benchmark._batched_cells(contender, goal, checked.lrs, request, _progress(checked))
+    cells = benchmark.run_pair(contender, goal, checked.lrs, request, _progress(checked))
+    for i, lr in enumerate(checked.lrs):
+        for j, start in enumerate(goal.starts):
+            expected = single_run(contender, goal, lr, start, request)
+            assert (cells.first_hit[i][j], cells.final_loss[i][j]) == expected
+
+
+def _progress(checked: benchmark.Plan) -> benchmark._Progress:
+    return benchmark._Progress(checked.work(), None, None)

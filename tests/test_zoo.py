@@ -523,3 +523,12 @@ def test_a_diverging_cell_of_a_group_per_cell_map_is_stopped_not_crashed() -> No
         config = make_config(surface=surface, optimizer="Lamb", hyperparameters=values, steps=30)
         status, _, _ = run(config)
         assert (status == "diverged") == (grid.outcome[i][j] == maps.DIVERGED)
+
+
+def test_a_library_that_raises_in_a_batched_map_step_is_refused_by_field() -> None:
+    surface = get_surface("rosenbrock")
+    x, y = Axis("lr", 1e-4, 1e5, 3, log=True), Axis("weight_decay", 0.0, 0.1, 2)
+    with pytest.raises(maps.InvalidMap) as refused:
+        maps.hyperparameter_map(surface, OPTIMIZERS["SWATS"], {}, (-1.5, 2.5), 15, x, y)
+    assert refused.value.loc == ("optimizer",)
+    assert "SWATS failed inside a batched step" in refused.value.message
