@@ -17,7 +17,7 @@ from tests.conftest import strict_json
 
 def plain_training(
     model: str, dataset: str, batch_size: int | None, seed: int, optimizer: str,
-    hp: dict[str, Any], start: list[float], steps: int,
+    hp: dict[str, Any], start: list[float], steps: int, shuffle: bool = True,
 ) -> list[tuple[list[float], float]]:  # fmt: skip
     """nn.Linear + nn.MSELoss/BCEWithLogitsLoss + DataLoader: (w, b) and batch loss per step."""
     surface = model_surface(model, dataset, batch_size, seed)
@@ -34,8 +34,8 @@ def plain_training(
             while True:
                 yield x, y
         loader = DataLoader(
-            TensorDataset(x, y), batch_size=batch_size, shuffle=True,
-            generator=torch.Generator().manual_seed(seed),
+            TensorDataset(x, y), batch_size=batch_size, shuffle=shuffle,
+            generator=torch.Generator().manual_seed(seed) if shuffle else None,
         )  # fmt: skip
         while True:
             yield from loader
@@ -87,6 +87,40 @@ def test_path_is_plain_torch_training(
         per_epoch = -(-size // batch_size)
         assert [f["epoch"] for f in frames] == [k // per_epoch for k in range(len(frames))]
         assert all("true_grad" in f for f in frames)
+
+
+@pytest.mark.parametrize(
+    ("model", "dataset", "batch_size", "optimizer", "hp"),
+    [
+        ("linear_regression", "tiny", 1, "SGD", {"lr": 0.01}),
+        ("linear_regression", "noisy_line", 16, "Adam", {"lr": 0.05}),
+        ("logistic_regression", "two_classes", 7, "SGD", {"lr": 0.1, "momentum": 0.9}),
+    ],
+    ids=["tiny-sgd-per-sample", "noisy-line-adam-16", "two-classes-momentum-7"],
+)
+def test_mini_batches_in_data_order_are_a_loader_without_shuffle(
+    client: TestClient, model: str, dataset: str, batch_size: int, optimizer: str,
+    hp: dict[str, Any],
+) -> None:  # fmt: skip
+    surface = {"model": model, "dataset": dataset, "batch_size": batch_size, "shuffle": False}
+    body = {"surface": surface, "optimizer": optimizer, "hyperparameters": hp, "steps": 60}
+    run = strict_json(client.post("/api/runs", json=body).text)
+    frames = run["frames"]
+    start = [frames[0]["x"], frames[0]["y"]]
+    expected = plain_training(model, dataset, batch_size, 0, optimizer, hp, start, 60, False)
+    shuffled = plain_training(model, dataset, batch_size, 0, optimizer, hp, start, 60, True)
+    assert [([f["x"], f["y"]], f["batch_loss"]) for f in frames] == expected[: len(frames)]
+    assert expected != shuffled  # the order is what differs
+    described = client.post("/api/surfaces/model?resolution=9", json=surface).json()
+    assert "in data order" in described["surface"]["description"]
+
+
+def test_shuffle_must_be_a_boolean(client: TestClient) -> None:
+    surface = {"model": "linear_regression", "batch_size": 2, "shuffle": "no"}
+    response = client.post("/api/runs", json={"surface": surface, "optimizer": "SGD"})
+    assert response.status_code == 422
+    # The surface is a union (a name, a formula, a model): the model's error names shuffle.
+    assert any(error["loc"][-1] == "shuffle" for error in response.json()["detail"])
 
 
 def test_full_loss_is_drawn_and_batch_loss_is_followed(client: TestClient) -> None:

@@ -4,8 +4,8 @@ stochastic gradient descent.
 The two coordinates are the model's parameters (w, b). The drawn landscape (`fn`) is the
 full-data loss; the optimizer follows the loss of the batch it is given, computed exactly as
 `nn.Linear` and `nn.MSELoss` / `nn.BCEWithLogitsLoss` compute it, with batches drawn by a
-`DataLoader` shuffled by a seeded generator (a new order every epoch), so a run equals the
-plain torch training loop step for step.
+`DataLoader` shuffled by a seeded generator (a new order every epoch), or in data order with
+`shuffle` off, so a run equals the plain torch training loop step for step.
 """
 
 from __future__ import annotations
@@ -135,6 +135,7 @@ class ModelSurface(Surface):
     data_y: Tensor = field(default_factory=lambda: torch.zeros(0))
     batch_size: int | None = None
     seed: int = 0
+    shuffle: bool = True
     note: str = ""
 
     def batch_loss(self, p: Tensor, x: Tensor, y: Tensor) -> Tensor:
@@ -149,16 +150,20 @@ class ModelSurface(Surface):
         return self.batch_size is not None
 
     def batches(self, dtype: torch.dtype) -> Iterator[tuple[Tensor, Tensor, int]]:
-        """(x, y, epoch) for every step, forever: the whole data set or a seeded DataLoader."""
+        """(x, y, epoch) for every step, forever: the whole data set or a DataLoader, shuffled
+        by a seeded generator or in data order."""
         x, y = self.data_x.to(dtype), self.data_y.to(dtype)
         if self.batch_size is None:
             epoch = 0
             while True:
                 yield x, y, epoch
                 epoch += 1
-        generator = torch.Generator().manual_seed(self.seed)
+        generator = torch.Generator().manual_seed(self.seed) if self.shuffle else None
         loader = DataLoader(
-            TensorDataset(x, y), batch_size=self.batch_size, shuffle=True, generator=generator
+            TensorDataset(x, y),
+            batch_size=self.batch_size,
+            shuffle=self.shuffle,
+            generator=generator,
         )
         epoch = 0
         while True:
@@ -203,7 +208,9 @@ def _separable(x: Tensor, y: Tensor) -> bool:
 
 
 @lru_cache(maxsize=64)
-def _cached(model: str, dataset_key: Any, batch_size: int | None, seed: int) -> ModelSurface:
+def _cached(
+    model: str, dataset_key: Any, batch_size: int | None, seed: int, shuffle: bool
+) -> ModelSurface:
     kind, payload = dataset_key
     if kind == "named":
         x, y = named_dataset(model, payload, seed)
@@ -221,12 +228,13 @@ def _cached(model: str, dataset_key: Any, batch_size: int | None, seed: int) -> 
     domain = Domain(
         (centre[0] - half[0], centre[0] + half[0]), (centre[1] - half[1], centre[1] + half[1])
     )
+    order = "shuffled every epoch" if shuffle else "in data order"
     if batch_size is None:
         mode = f"batch gradient descent: all {len(x)} samples every step"
     elif batch_size == 1:
-        mode = "stochastic gradient descent: one sample per step"
+        mode = f"stochastic gradient descent: one sample per step, {order}"
     else:
-        mode = f"mini-batch gradient descent: {batch_size} samples per step"
+        mode = f"mini-batch gradient descent: {batch_size} samples per step, {order}"
     note = ""
     if optimum is None:
         note = (
@@ -255,14 +263,20 @@ def _cached(model: str, dataset_key: Any, batch_size: int | None, seed: int) -> 
         data_y=y,
         batch_size=batch_size,
         seed=seed,
+        shuffle=shuffle,
         note=note,
     )
 
 
 def model_surface(
-    model: object, dataset: object, batch_size: object = None, seed: object = 0
+    model: object,
+    dataset: object,
+    batch_size: object = None,
+    seed: object = 0,
+    shuffle: object = True,
 ) -> ModelSurface:
-    """The surface of a two-parameter model on a named or uploaded data set."""
+    """The surface of a two-parameter model on a named or uploaded data set; `shuffle` off
+    takes the mini-batches in data order (`DataLoader(shuffle=False)`)."""
     if model not in NAMED_DATASETS:
         raise ModelError(("model",), f"model must be one of {[*NAMED_DATASETS, 'mlp_plane']}")
     assert isinstance(model, str)
@@ -270,6 +284,8 @@ def model_surface(
         raise ModelError(("seed",), "seed must be a whole number ≥ 0")
     if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)):
         raise ModelError(("batch_size",), "batch_size must be a whole number or null (full batch)")
+    if not isinstance(shuffle, bool):
+        raise ModelError(("shuffle",), "shuffle must be true or false")
     if dataset is None:
         dataset = NAMED_DATASETS[model][-1 if model == "linear_regression" else 0]
     if isinstance(dataset, str):
@@ -280,4 +296,4 @@ def model_surface(
         key = ("uploaded", (tuple(dataset["x"]), tuple(dataset["y"])))
     else:
         raise ModelError(("dataset",), "dataset must be a name or {x: [...], y: [...]}")
-    return _cached(model, key, batch_size, seed)
+    return _cached(model, key, batch_size, seed, shuffle)

@@ -172,6 +172,11 @@ class ModelSurfaceIn(BaseModel):
     seed: Annotated[int, Field(strict=True, ge=0, le=2**63 - 1)] = Field(
         0, description="data generation and the DataLoader's shuffling"
     )
+    shuffle: Annotated[bool, Field(strict=True)] = Field(
+        True,
+        description="mini-batches: shuffled every epoch by the seeded DataLoader (true), or in "
+        "data order (false, DataLoader(shuffle=False))",
+    )
     directions: Literal["random", "pca"] = Field(
         "random", description="mlp_plane: filter-normalized random directions, or PCA of training"
     )

@@ -187,9 +187,8 @@ def resolve_surface(surface: str | CustomSurface | ModelSurfaceIn) -> str | Surf
                 ("surface",), "mlp_plane takes a dataset name (moons, spirals); no batch_size"
             )
         return plane_surface(dataset or "moons", surface.seed, surface.directions)
-    if isinstance(dataset, DatasetIn):
-        return model_surface(surface.model, dataset.model_dump(), surface.batch_size, surface.seed)
-    return model_surface(surface.model, dataset, surface.batch_size, surface.seed)
+    data = dataset.model_dump() if isinstance(dataset, DatasetIn) else dataset
+    return model_surface(surface.model, data, surface.batch_size, surface.seed, surface.shuffle)
 
 
 def build_config(request: RunRequest, settings: Settings) -> RunConfig:
