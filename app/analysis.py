@@ -508,7 +508,10 @@ def analyze(
         *_escapes(surface, inside, final),
         *_saddle_stalls(surface, points, grads, h[nearest], min_eigs[nearest]),
     ]
-    rule = stability_rule(config.optimizer.name, config.hyperparameters)
+    # Per-coordinate settings (param_groups) have no single bound in the lr.
+    rule = None
+    if config.param_groups is None:
+        rule = stability_rule(config.optimizer.name, config.hyperparameters)
     if status == "diverged":
         why = _divergence(rule, float(sharpness.max()), float(min_eigs.min()))
         events.append(Event("divergence", frames[-1]["step"], why))
@@ -516,7 +519,7 @@ def analyze(
 
     outcome = _outcome(surface, status, final, frames[-1])
     contraction = predicted = None
-    if status == "converged" and final is not None:
+    if status == "converged" and final is not None and config.param_groups is None:
         m = surface.minima[final]
         contraction = measured_contraction(points, (m.x, m.y))
         at = torch.tensor([[m.x, m.y]], dtype=torch.float64)

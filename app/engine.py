@@ -177,6 +177,9 @@ class RunConfig:
     scheduler: SchedulerConfig | None = None
     clip: Clip | None = None
     noise: Noise | None = None
+    param_groups: tuple[Mapping[str, Any], Mapping[str, Any]] | None = None
+    """x and y as two parameter groups, each group's settings over `hyperparameters`:
+    `SGD([{"params": [x], **groups[0]}, {"params": [y], **groups[1]}], **hyperparameters)`."""
 
     @property
     def transforms_gradient(self) -> bool:
@@ -225,11 +228,13 @@ def make_config(
     scheduler: SchedulerConfig | None = None,
     clip: Clip | None = None,
     noise: Noise | None = None,
+    param_groups: Sequence[Mapping[str, object]] | None = None,
 ) -> RunConfig:
     """Validate a run request field by field; raise an InvalidInput naming the culprit."""
     surf = surface if isinstance(surface, Surface) else get_surface(surface)
     spec = get_optimizer(optimizer)
     values = spec.coerce(hyperparameters or {})
+    groups = None if param_groups is None else _groups(spec, param_groups, clip, noise)
     if dtype not in DTYPES:
         raise InvalidRun(("dtype",), f"dtype must be one of {list(DTYPES)}")
     if max_steps is None:
@@ -241,7 +246,7 @@ def make_config(
         raise InvalidRun(("start",), "start must be two finite numbers [x, y]")
     config = RunConfig(
         surf, spec, values, (point[0], point[1]), steps, dtype,  # type: ignore[arg-type]
-        scheduler=scheduler, clip=clip, noise=noise,
+        scheduler=scheduler, clip=clip, noise=noise, param_groups=groups,
     )  # fmt: skip
     (xlo, xhi), (ylo, yhi) = config.bounds()
     if not (xlo <= point[0] <= xhi and ylo <= point[1] <= yhi):
@@ -252,6 +257,38 @@ def make_config(
     _check_start(config)
     _check_torch_accepts(config)
     return config
+
+
+def _groups(
+    spec: OptimizerSpec,
+    groups: Sequence[Mapping[str, object]],
+    clip: Clip | None,
+    noise: Noise | None,
+) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
+    """Two parameter groups (x, then y), each a mapping of the optimizer's own settings."""
+    if spec.family != "first_order" or spec.wraps or spec.group_options or spec.takes_model:
+        raise InvalidRun(
+            ("param_groups",),
+            f"{spec.name} is not stepped as a plain optimizer over its parameters; "
+            "param_groups take a first-order torch-style optimizer (SGD, Adam, Lion, ...)",
+        )
+    if spec.param_shape != (2,):
+        raise InvalidRun(("param_groups",), f"{spec.name} steps the point as a matrix")
+    if clip is not None or noise is not None:
+        raise InvalidRun(("param_groups",), "param_groups do not combine with clip or noise yet")
+    if isinstance(groups, str | bytes) or not isinstance(groups, Sequence) or len(groups) != 2:
+        raise InvalidRun(
+            ("param_groups",), "param_groups must be two objects: x's settings, then y's"
+        )
+    coerced = []
+    for index, group in enumerate(groups):
+        if not isinstance(group, Mapping):
+            raise InvalidRun(("param_groups", index), "a parameter group must be an object")
+        try:
+            coerced.append(spec.coerce(group))
+        except InvalidInput as error:
+            raise InvalidRun(("param_groups", index, *error.loc[1:]), error.message) from None
+    return coerced[0], coerced[1]
 
 
 def _check_start(config: RunConfig) -> None:
@@ -270,8 +307,15 @@ def _check_torch_accepts(config: RunConfig) -> None:
     client hears about it before any frame is streamed. The culprit is found by retrying with
     one user value at a time.
     """
-    bare = replace(config, scheduler=None)
+    bare = replace(config, scheduler=None, param_groups=None)
     blame_hyperparameters(functools.partial(_scratch_step, bare), config.hyperparameters)
+    if config.param_groups is not None:
+        try:
+            _scratch_step(replace(config, scheduler=None), config.hyperparameters)
+        except LIBRARY_ERRORS as error:
+            raise InvalidRun(
+                ("param_groups",), f"the optimizer rejects these param_groups: {error}"
+            ) from None
     if config.scheduler is not None:
         spec = config.optimizer
         if not any(hp.name == "lr" for hp in _all_settings(spec, config.hyperparameters)):
@@ -309,13 +353,26 @@ class _Run:
         self.clock = clock
         spec = config.optimizer
         param = torch.tensor(config.start, dtype=config.torch_dtype)
-        self.param = param.reshape(spec.param_shape).requires_grad_()
         self.randomness = RunRandomness(
             0 if config.noise is None else config.noise.seed,
             needed=spec.source != "torch.optim",
         )
-        with self.randomness.active():
-            self.optimizer = spec.create([self.param], hyperparameters)
+        self.leaves: list[torch.Tensor] | None = None
+        if config.param_groups is None:
+            self.param = param.reshape(spec.param_shape).requires_grad_()
+            with self.randomness.active():
+                self.optimizer = spec.create([self.param], hyperparameters)
+        else:
+            # x and y are leaves of their own, one per group; `param` mirrors them (their
+            # values and gradients) for the frames.
+            self.param = param
+            self.leaves = [param[0:1].clone().requires_grad_(), param[1:2].clone().requires_grad_()]
+            groups = [
+                {**hyperparameters, **group, "params": [leaf]}
+                for leaf, group in zip(self.leaves, config.param_groups, strict=True)
+            ]
+            with self.randomness.active():
+                self.optimizer = spec.create_per_group(groups)
         if spec.family == "schedule_free":
             self.optimizer.train()  # type: ignore[attr-defined]
         self.ascent: list[float] | None = None
@@ -335,7 +392,24 @@ class _Run:
 
     @property
     def point(self) -> torch.Tensor:
+        if self.leaves is not None:
+            return torch.cat(self.leaves)
         return self.param if self.param.dim() == 1 else self.param.reshape(2)
+
+    def raw_state(self) -> dict[str, Any]:
+        """The optimizer's state for the point: with two groups, each value of x's and y's
+        state side by side (a per-element tensor), or x's (a step count, a number)."""
+        if self.leaves is None:
+            return _param_state(self.optimizer, self.param)
+        x, y = (self.optimizer.state.get(leaf, {}) for leaf in self.leaves)
+        merged: dict[str, Any] = {}
+        for name, value in x.items():
+            other = y.get(name)
+            if isinstance(value, torch.Tensor) and value.dim() and isinstance(other, torch.Tensor):
+                merged[name] = torch.cat([value.reshape(-1), other.reshape(-1)])
+            else:
+                merged[name] = value
+        return merged
 
     def next_batch(self) -> None:
         """Draw the data the next step trains on (surfaces of data only): one per step."""
@@ -393,6 +467,10 @@ class _Run:
             (param.grad,) = torch.autograd.grad(loss, param, create_graph=True)
         else:
             loss.backward()
+        if self.leaves is not None:
+            with torch.no_grad():
+                param.copy_(torch.cat([leaf.detach() for leaf in self.leaves]))
+            param.grad = torch.cat([_grad_of(leaf) for leaf in self.leaves])
         if config.transforms_gradient:
             grad = param.grad
             assert grad is not None
@@ -468,7 +546,7 @@ class Trajectory:
         for step in range(config.steps + 1):
             run.next_batch()
             loss = run.evaluate()
-            frame = _frame(step, run.param, loss, run.optimizer)
+            frame = _frame(step, run.param, loss, run.optimizer, run.raw_state())
             if frame is not None and run.true_grad is not None:
                 frame["true_grad"] = run.true_grad
             if frame is not None and run.batches is not None:
@@ -549,13 +627,17 @@ def _at_evaluation_point(frame: Frame, run: _Run) -> Frame | None:
 
 
 def _frame(
-    step: int, param: torch.Tensor, loss: torch.Tensor, optimizer: torch.optim.Optimizer
+    step: int,
+    param: torch.Tensor,
+    loss: torch.Tensor,
+    optimizer: torch.optim.Optimizer,
+    raw_state: Mapping[str, Any],
 ) -> Frame | None:
     """The frame for the current point, or None when any of its values is not finite."""
     x, y = param.detach().reshape(-1).tolist()
     grad = param.grad.reshape(-1).tolist() if param.grad is not None else [0.0, 0.0]
     loss_value = loss.item()
-    state = _state(_param_state(optimizer, param))
+    state = _state(raw_state)
     finite = math.isfinite
     if not (finite(x) and finite(y) and finite(loss_value) and finite(grad[0]) and finite(grad[1])):
         return None
@@ -575,6 +657,10 @@ def _frame(
         "lr": None if lr is None else float(lr),
         "state": state,
     }
+
+
+def _grad_of(leaf: torch.Tensor) -> torch.Tensor:
+    return torch.zeros_like(leaf) if leaf.grad is None else leaf.grad.detach()
 
 
 def _param_state(optimizer: torch.optim.Optimizer, param: torch.Tensor) -> dict[str, Any]:

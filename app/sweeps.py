@@ -125,6 +125,7 @@ def check(
         ("scheduler", config.scheduler is not None),
         ("clip", config.clip is not None),
         ("noise", config.noise is not None),
+        ("param_groups", config.param_groups is not None),
     ):
         if present:
             raise InvalidMap(

@@ -242,6 +242,12 @@ class RunRequest(BaseModel):
     scheduler: SchedulerIn | None = None
     clip: ClipIn | None = Field(None, description="applied between backward() and step()")
     noise: NoiseIn | None = Field(None, description="added to the gradient before clipping")
+    param_groups: Annotated[list[dict[str, Any]], Field(min_length=2, max_length=2)] | None = Field(
+        None,
+        description="x and y as two parameter groups, each overriding `hyperparameters` "
+        'for its coordinate: [{"lr": 0.1}, {"lr": 0.01}] is SGD([{"params": [x], "lr": '
+        '0.1}, {"params": [y], "lr": 0.01}], ...)',
+    )
 
 
 class EnsembleRequest(RunRequest):

@@ -219,6 +219,7 @@ def build_config(request: RunRequest, settings: Settings) -> RunConfig:
         scheduler=scheduler,
         clip=clip,
         noise=noise,
+        param_groups=request.param_groups,
     )
 
 
