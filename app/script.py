@@ -144,11 +144,43 @@ def _imports(config: RunConfig) -> list[str]:
     return lines
 
 
+def _grouped(config: RunConfig) -> dict[str, list[str]]:
+    """The lines that differ when x and y are two parameter groups (`px`, `py`)."""
+    assert config.param_groups is not None
+    spec = config.optimizer
+    groups = ", ".join(
+        "{" + ", ".join([f'"params": [{leaf}]', *(f"{k!r}: {v!r}" for k, v in g.items())]) + "}"
+        for leaf, g in zip(("px", "py"), config.param_groups, strict=True)
+    )
+    call = spec.describe_call(config.hyperparameters).replace("[param]", f"[{groups}]", 1)
+    return {
+        "create": [
+            "    # x and y as two parameter groups, each with its own settings.",
+            "    px = torch.tensor(START[:1], dtype=DTYPE).requires_grad_()",
+            "    py = torch.tensor(START[1:], dtype=DTYPE).requires_grad_()",
+            f"    optimizer = {call}",
+        ],
+        "read": [
+            "        x, y = px.item(), py.item()",
+            "        grad = [px.grad.item(), py.grad.item()]",
+        ],
+        "state": [
+            "        state = [",
+            "            v for p in (px, py) for v in optimizer.state[p].values()",
+            "            if isinstance(v, Tensor)",
+            "        ]",
+        ],
+    }
+
+
 def render_script(config: RunConfig) -> str:
     source, name = _surface(config)
     spec = config.optimizer
     shape = spec.param_shape
     point = "param" if len(shape) == 1 else "param.reshape(2)"
+    grouped = None if config.param_groups is None else _grouped(config)
+    if grouped is not None:
+        point = "torch.cat([px, py])"
     (xlo, xhi), (ylo, yhi) = config.bounds()
     step_call = "optimizer.step(closure)" if spec.needs_closure else "optimizer.step()"
     schedule_free = spec.family == "schedule_free"
@@ -189,8 +221,14 @@ def render_script(config: RunConfig) -> str:
         "def main() -> None:",
         "    # The run's random stream: what a library optimizer draws inside step().",
         f"    torch.manual_seed({seed!r})",
-        f"    param = torch.tensor(START, dtype=DTYPE).reshape({shape!r}).requires_grad_()",
-        f"    optimizer = {spec.describe_call(config.hyperparameters)}",
+        *(
+            grouped["create"]
+            if grouped is not None
+            else [
+                f"    param = torch.tensor(START, dtype=DTYPE).reshape({shape!r}).requires_grad_()",
+                f"    optimizer = {spec.describe_call(config.hyperparameters)}",
+            ]
+        ),
         *(["    optimizer.train()"] if schedule_free else []),
         *(["    ascent = []"] if spec.family == "sharpness" else []),
         *_scheduler(config),
@@ -201,11 +239,24 @@ def render_script(config: RunConfig) -> str:
         "    previous = None",
         "    for step in range(STEPS + 1):",
         "        loss = closure()",
-        "        x, y = param.detach().reshape(-1).tolist()",
-        "        grad = param.grad.reshape(-1).tolist()",
+        *(
+            grouped["read"]
+            if grouped is not None
+            else [
+                "        x, y = param.detach().reshape(-1).tolist()",
+                "        grad = param.grad.reshape(-1).tolist()",
+            ]
+        ),
         "        value = loss.item()",
         *(_evaluation_point(point) if schedule_free else []),
-        "        state = [v for v in optimizer.state[param].values() if isinstance(v, Tensor)]",
+        *(
+            grouped["state"]
+            if grouped is not None
+            else [
+                "        state = [v for v in optimizer.state[param].values() "
+                "if isinstance(v, Tensor)]"
+            ]
+        ),
         "        finite = all(math.isfinite(v) for v in (x, y, value, *grad))",
         "        if not finite or not all(bool(torch.isfinite(v).all()) for v in state):",
         '            print("# diverged: a value became non-finite")',

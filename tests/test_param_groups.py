@@ -139,8 +139,6 @@ def test_the_api_runs_them_and_refuses_what_cannot_take_them(client: TestClient)
         response = client.post("/api/runs", json=body | extra)
         assert response.status_code == 422, extra
         assert response.json()["detail"][0]["loc"] == loc
-    script = client.post("/api/runs/script", json=body)
-    assert script.status_code == 422
     sweep = body | {"axis": {"name": "lr", "min": 0.01, "max": 0.1, "n": 4}}
     response = client.post("/api/sweeps", json=sweep)
     assert response.status_code == 422

@@ -26,6 +26,15 @@ CASES: dict[str, dict[str, Any]] = {
                     "domain": {"x": [-4, 4], "y": [-4, 4]}},
         "optimizer": "LBFGS", "steps": 20,
     },
+    "param groups, Adam on Rosenbrock": {
+        "surface": "rosenbrock", "optimizer": "Adam", "hyperparameters": {"lr": 0.05},
+        "steps": 200, "param_groups": [{"betas": [0.5, 0.9]}, {"lr": 0.01, "amsgrad": True}],
+    },
+    "param groups, SGD with a step schedule": {
+        "surface": "elliptic", "optimizer": "SGD", "hyperparameters": {"lr": 0.05,
+        "momentum": 0.9}, "steps": 100, "param_groups": [{}, {"lr": 0.01, "nesterov": True}],
+        "scheduler": {"name": "StepLR", "params": {"step_size": 30}},
+    },
     "muon, plateau, clip value": {
         "surface": "himmelblau", "optimizer": "Muon", "hyperparameters": {"lr": 0.05},
         "steps": 100, "clip": {"max_value": 1.0},

@@ -211,10 +211,6 @@ def _script(request: RunRequest, settings: Settings) -> str:
         raise InvalidRequest(
             ("surface",), "Copy as PyTorch covers built-in surfaces and formulas, not models yet"
         )
-    if request.param_groups is not None:
-        raise InvalidRequest(
-            ("param_groups",), "Copy as PyTorch does not write parameter groups yet"
-        )
     return render_script(build_config(request, settings))
 
 
