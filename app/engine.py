@@ -235,6 +235,8 @@ def make_config(
     spec = get_optimizer(optimizer)
     values = spec.coerce(hyperparameters or {})
     groups = None if param_groups is None else _groups(spec, param_groups, clip, noise)
+    if groups is not None and surf.parameters != 2:
+        raise InvalidRun(("param_groups",), "param_groups split x and y; this model has one")
     if dtype not in DTYPES:
         raise InvalidRun(("dtype",), f"dtype must be one of {list(DTYPES)}")
     if max_steps is None:
@@ -242,6 +244,11 @@ def make_config(
     if not 1 <= steps <= max_steps:
         raise InvalidRun(("steps",), f"steps must be between 1 and {max_steps}")
     point = tuple(float(v) for v in (surf.default_start if start is None else start))
+    if surf.parameters == 1 and start is not None:
+        # A one-parameter model starts at [w]; its run keeps the second coordinate at 0.
+        if len(point) != 1 or not math.isfinite(point[0]):
+            raise InvalidRun(("start",), "this model has one parameter: start must be [w]")
+        point = (point[0], 0.0)
     if len(point) != 2 or not all(math.isfinite(v) for v in point):
         raise InvalidRun(("start",), "start must be two finite numbers [x, y]")
     config = RunConfig(
@@ -358,7 +365,14 @@ class _Run:
             needed=spec.source != "torch.optim",
         )
         self.leaves: list[torch.Tensor] | None = None
-        if config.param_groups is None:
+        if config.surface.parameters == 1:
+            # w alone: nn.Linear(1, 1, bias=False)'s weight (a 1×1 matrix for optimizers
+            # that step matrices).
+            shape = (1,) if spec.param_shape == (2,) else (1, 1)
+            self.param = param[:1].reshape(shape).requires_grad_()
+            with self.randomness.active():
+                self.optimizer = spec.create([self.param], hyperparameters)
+        elif config.param_groups is None:
             self.param = param.reshape(spec.param_shape).requires_grad_()
             with self.randomness.active():
                 self.optimizer = spec.create([self.param], hyperparameters)
@@ -394,7 +408,7 @@ class _Run:
     def point(self) -> torch.Tensor:
         if self.leaves is not None:
             return torch.cat(self.leaves)
-        return self.param if self.param.dim() == 1 else self.param.reshape(2)
+        return self.param if self.param.dim() == 1 else self.param.reshape(-1)
 
     def raw_state(self) -> dict[str, Any]:
         """The optimizer's state for the point: with two groups, each value of x's and y's
@@ -449,7 +463,7 @@ class _Run:
         (grad,) = torch.autograd.grad(full, point)
         fields: dict[str, Any] = {"loss": full.item(), "epoch": self.batch[2]}
         if self.surface.mini_batched:
-            fields["true_grad"] = grad.tolist()
+            fields["true_grad"] = _pair(grad.reshape(-1).tolist())
         return fields
 
     def evaluate(self) -> torch.Tensor:
@@ -474,7 +488,7 @@ class _Run:
         if config.transforms_gradient:
             grad = param.grad
             assert grad is not None
-            self.true_grad = grad.reshape(-1).tolist()
+            self.true_grad = _pair(grad.reshape(-1).tolist())
             if config.noise is not None:
                 noise = torch.randn(param.shape, generator=self.noise, dtype=param.dtype)
                 grad.add_(noise * config.noise.std)
@@ -617,7 +631,7 @@ def _at_evaluation_point(frame: Frame, run: _Run) -> Frame | None:
     point = run.evaluation_point()
     with torch.no_grad():
         loss = run.surface.fn(point.to(run.param.dtype)).item()
-    x, y = point.tolist()
+    x, y = _pair(point.reshape(-1).tolist())
     if not (math.isfinite(x) and math.isfinite(y) and math.isfinite(loss)):
         return None
     frame["train_point"] = [frame["x"], frame["y"]]
@@ -633,9 +647,10 @@ def _frame(
     optimizer: torch.optim.Optimizer,
     raw_state: Mapping[str, Any],
 ) -> Frame | None:
-    """The frame for the current point, or None when any of its values is not finite."""
-    x, y = param.detach().reshape(-1).tolist()
-    grad = param.grad.reshape(-1).tolist() if param.grad is not None else [0.0, 0.0]
+    """The frame for the current point, or None when any of its values is not finite. A
+    one-parameter run's frame has x = w, y = 0 and a gradient of 0 along y."""
+    x, y = _pair(param.detach().reshape(-1).tolist())
+    grad = _pair(param.grad.reshape(-1).tolist()) if param.grad is not None else [0.0, 0.0]
     loss_value = loss.item()
     state = _state(raw_state)
     finite = math.isfinite
@@ -657,6 +672,11 @@ def _frame(
         "lr": None if lr is None else float(lr),
         "state": state,
     }
+
+
+def _pair(values: list[float]) -> list[float]:
+    """A point or gradient as (x, y): a one-parameter run's w, and 0 along y."""
+    return values if len(values) == 2 else [values[0], 0.0]
 
 
 def _grad_of(leaf: torch.Tensor) -> torch.Tensor:

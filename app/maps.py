@@ -425,6 +425,11 @@ def estimated_seconds(surface: Surface, cells: int, steps: int) -> float:
 
 
 def check_surface(surface: Surface) -> None:
+    if surface.parameters != 2:
+        raise InvalidMap(
+            ("surface", "bias"),
+            "a one-parameter model's landscape is a curve: maps and sweeps take two parameters",
+        )
     if isinstance(surface, ModelSurface) and surface.batch_size is not None:
         raise InvalidMap(
             ("surface", "batch_size"),

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from app.engine import make_config, run
 from app.landscapes.models import model_surface
 from tests.conftest import strict_json
 
@@ -276,3 +277,91 @@ def test_a_model_landscape_says_how_many_samples_it_has(client: TestClient) -> N
     ):
         answer = strict_json(client.post("/api/surfaces/model?resolution=3", json=body).text)
         assert answer["samples"] == samples, body
+
+
+def one_parameter_loop(
+    batch_size: int | None, lr: float, w: float, steps: int
+) -> list[tuple[float, float]]:
+    """nn.Linear(1, 1, bias=False) + nn.MSELoss on x = [1, 2, 3], y = [2, 4, 6], float64,
+    batches in data order: (w, batch loss) per step."""
+    x = torch.tensor([[1.0], [2.0], [3.0]], dtype=torch.float64)
+    y = 2 * x
+    linear = nn.Linear(1, 1, bias=False).double()
+    with torch.no_grad():
+        linear.weight.fill_(w)
+    opt = torch.optim.SGD(linear.parameters(), lr=lr)
+    loader = DataLoader(TensorDataset(x, y), batch_size=batch_size or 3, shuffle=False)
+    out = []
+    batches = (batch for _ in range(steps + 1) for batch in loader)
+    for _, (xb, yb) in zip(range(steps + 1), batches, strict=False):
+        opt.zero_grad()
+        loss = nn.MSELoss()(linear(xb), yb)
+        loss.backward()
+        out.append((linear.weight.item(), loss.item()))
+        opt.step()
+    return out
+
+
+@pytest.mark.parametrize("batch_size", [None, 1], ids=["full-batch", "per-sample"])
+def test_the_one_parameter_model_is_nn_linear_without_bias(
+    client: TestClient, batch_size: int | None
+) -> None:
+    surface = {"model": "linear_regression", "dataset": "tiny", "bias": False,
+               "batch_size": batch_size, "shuffle": False}  # fmt: skip
+    body = {"surface": surface, "optimizer": "SGD", "hyperparameters": {"lr": 0.01},
+            "start": [1.0], "steps": 300, "dtype": "float64"}  # fmt: skip
+    run = strict_json(client.post("/api/runs", json=body).text)
+    frames = run["frames"]
+    expected = one_parameter_loop(batch_size, 0.01, 1.0, 300)
+    assert [(f["x"], f["batch_loss"]) for f in frames] == expected[: len(frames)]
+    assert all(f["y"] == 0.0 and f["grad"][1] == 0.0 for f in frames)
+    assert run["analysis"]["outcome"]["type"] == "minimum"
+
+
+def test_the_tutorials_y_equals_w_x_numbers() -> None:
+    """The tutorial's hand-written loops (w = 1.0, lr 0.01, 100 epochs): batch gradient
+    descent prints w and the cost per epoch; the engine's frames agree to rounding (the
+    tutorial sums in Python floats, torch's MSELoss in its own order)."""
+    xs, ys = [1.0, 2.0, 3.0], [2.0, 4.0, 6.0]
+    surface = model_surface("linear_regression", "tiny", None, 0, False, False)
+    config = make_config(
+        surface=surface, optimizer="SGD", hyperparameters={"lr": 0.01}, start=[1.0],
+        steps=100, dtype="float64",
+    )  # fmt: skip
+    frames = run(config)[1]
+    w = 1.0
+    for epoch in range(100):
+        cost = sum((x * w - y) ** 2 for x, y in zip(xs, ys, strict=True)) / 3
+        assert frames[epoch]["x"] == pytest.approx(w, rel=1e-13)
+        assert frames[epoch]["loss"] == pytest.approx(cost, rel=1e-12)
+        w -= 0.01 * sum(2 * x * (x * w - y) for x, y in zip(xs, ys, strict=True)) / 3
+    assert frames[100]["x"] == pytest.approx(1.9999444396553017, rel=1e-13)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"start": [1.0, 0.0]}, "start"),
+        ({"surface": {"model": "logistic_regression", "bias": False}}, "bias"),
+        ({"param_groups": [{}, {}]}, "param_groups"),
+    ],
+)
+def test_the_one_parameter_model_refuses_what_it_cannot_take(
+    client: TestClient, change: dict[str, Any], field: str
+) -> None:
+    body = {"surface": {"model": "linear_regression", "bias": False}, "optimizer": "SGD"}
+    response = client.post("/api/runs", json=body | change)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"][-1] == field
+
+
+def test_maps_and_sweeps_refuse_a_one_parameter_model(client: TestClient) -> None:
+    surface = {"model": "linear_regression", "bias": False}
+    basin = client.post("/api/maps/basins", json={"surface": surface, "optimizer": "SGD"})
+    assert basin.status_code == 422
+    assert basin.json()["detail"][0]["loc"] == ["body", "surface", "bias"]
+    sweep = {"surface": surface, "optimizer": "SGD", "axis": {"name": "lr", "min": 0.01,
+             "max": 0.1, "n": 3}}  # fmt: skip
+    response = client.post("/api/sweeps", json=sweep)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "surface", "bias"]

@@ -123,9 +123,10 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _linear(p: Tensor, x: Tensor) -> Tensor:
-    """nn.Linear(1, 1) with weight p[0] and bias p[1], as F.linear computes it."""
-    return F.linear(x, p[0:1].reshape(1, 1), p[1:2])
+def _linear(p: Tensor, x: Tensor, bias: bool = True) -> Tensor:
+    """nn.Linear(1, 1) with weight p[0] and bias p[1] (or nn.Linear(1, 1, bias=False) with
+    weight p[0]), as F.linear computes it."""
+    return F.linear(x, p[0:1].reshape(1, 1), p[1:2] if bias else None)
 
 
 @dataclass(frozen=True, eq=False)
@@ -136,11 +137,12 @@ class ModelSurface(Surface):
     batch_size: int | None = None
     seed: int = 0
     shuffle: bool = True
+    bias: bool = True
     note: str = ""
 
     def batch_loss(self, p: Tensor, x: Tensor, y: Tensor) -> Tensor:
         """The loss torch.nn computes for one batch: what the optimizer follows."""
-        out = _linear(p, x)
+        out = _linear(p, x, self.bias)
         if self.model == "linear_regression":
             return F.mse_loss(out, y)
         return F.binary_cross_entropy_with_logits(out, y)
@@ -172,12 +174,15 @@ class ModelSurface(Surface):
             epoch += 1
 
 
-def _full_loss(model: str, x: Tensor, y: Tensor) -> Any:
-    """The full-data loss as a function of points (..., 2), broadcast over the data."""
+def _full_loss(model: str, x: Tensor, y: Tensor, bias: bool = True) -> Any:
+    """The full-data loss as a function of points (..., 2), broadcast over the data; without
+    a bias, of w = p[..., 0] alone (a one-parameter run's point is (w,))."""
     xs, ys = x.reshape(-1), y.reshape(-1)
 
     def fn(p: Tensor) -> Tensor:
-        out = p[..., 0, None] * xs.to(p.dtype) + p[..., 1, None]
+        out = p[..., 0, None] * xs.to(p.dtype)
+        if bias:
+            out = out + p[..., 1, None]
         target = ys.to(p.dtype)
         if model == "linear_regression":
             return ((out - target) ** 2).mean(dim=-1)
@@ -186,7 +191,9 @@ def _full_loss(model: str, x: Tensor, y: Tensor) -> Any:
     return fn
 
 
-def _optimum(model: str, x: Tensor, y: Tensor) -> tuple[float, float] | None:
+def _optimum(model: str, x: Tensor, y: Tensor, bias: bool = True) -> tuple[float, float] | None:
+    if not bias:  # least squares through the origin: w = Σxy / Σx²
+        return float((x * y).sum() / (x * x).sum()), 0.0
     if model == "linear_regression":
         design = torch.cat([x, torch.ones_like(x)], dim=1)
         solution = torch.linalg.lstsq(design, y).solution.reshape(-1)
@@ -209,7 +216,7 @@ def _separable(x: Tensor, y: Tensor) -> bool:
 
 @lru_cache(maxsize=64)
 def _cached(
-    model: str, dataset_key: Any, batch_size: int | None, seed: int, shuffle: bool
+    model: str, dataset_key: Any, batch_size: int | None, seed: int, shuffle: bool, bias: bool
 ) -> ModelSurface:
     kind, payload = dataset_key
     if kind == "named":
@@ -222,9 +229,11 @@ def _cached(
         raise ModelError(
             ("batch_size",), f"batch_size must be between 1 and {len(x)} (the data set's size)"
         )
-    optimum = _optimum(model, x, y)
+    optimum = _optimum(model, x, y, bias)
     centre = optimum or (0.0, 0.0)
     half = (max(3.0, 1.5 * abs(centre[0])), max(3.0, 1.5 * abs(centre[1])))
+    if not bias:  # y is not a parameter: a thin band around 0 for the drawing
+        half = (half[0], 1.0)
     domain = Domain(
         (centre[0] - half[0], centre[0] + half[0]), (centre[1] - half[1], centre[1] + half[1])
     )
@@ -241,21 +250,29 @@ def _cached(
             "The classes are separable: the loss has no finite minimum, and w grows without bound."
         )
     title = "Linear regression" if model == "linear_regression" else "Logistic regression"
+    if not bias:
+        title = "Linear regression through the origin"
     loss = "mean squared error" if model == "linear_regression" else "binary cross entropy"
     formula = (
         "L(w, b) = mean((w·x + b − y)²)"
         if model == "linear_regression"
         else "L(w, b) = mean(BCE(sigmoid(w·x + b), y))"
     )
+    described = f"y ≈ w·x + b over {len(x)} samples, as a function of (w, b)"
+    if not bias:
+        formula = "L(w) = mean((w·x − y)²)"
+        described = (
+            f"y ≈ w·x over {len(x)} samples (nn.Linear(1, 1, bias=False)), as a function of "
+            "its one parameter w"
+        )
     return ModelSurface(
         name=model,
         title=f"{title} ({label})",
-        description=f"The {loss} of y ≈ w·x + b over {len(x)} samples, as a function of (w, b); "
-        f"steps use {mode}. {note}".strip(),
+        description=f"The {loss} of {described}; steps use {mode}. {note}".strip(),
         formula=formula,
-        fn=_full_loss(model, x, y),
+        fn=_full_loss(model, x, y, bias),
         domain=domain,
-        default_start=(centre[0] - 0.8 * half[0], centre[1] + 0.8 * half[1]),
+        default_start=(centre[0] - 0.8 * half[0], centre[1] + 0.8 * half[1] if bias else 0.0),
         minima=() if optimum is None else (Minimum(optimum[0], optimum[1], "global"),),
         saddles=(),
         model=model,
@@ -264,6 +281,8 @@ def _cached(
         batch_size=batch_size,
         seed=seed,
         shuffle=shuffle,
+        bias=bias,
+        parameters=2 if bias else 1,
         note=note,
     )
 
@@ -274,6 +293,7 @@ def model_surface(
     batch_size: object = None,
     seed: object = 0,
     shuffle: object = True,
+    bias: object = True,
 ) -> ModelSurface:
     """The surface of a two-parameter model on a named or uploaded data set; `shuffle` off
     takes the mini-batches in data order (`DataLoader(shuffle=False)`)."""
@@ -286,6 +306,10 @@ def model_surface(
         raise ModelError(("batch_size",), "batch_size must be a whole number or null (full batch)")
     if not isinstance(shuffle, bool):
         raise ModelError(("shuffle",), "shuffle must be true or false")
+    if not isinstance(bias, bool):
+        raise ModelError(("bias",), "bias must be true or false")
+    if not bias and model != "linear_regression":
+        raise ModelError(("bias",), "bias: false is offered for linear_regression (y = w·x)")
     if dataset is None:
         dataset = NAMED_DATASETS[model][-1 if model == "linear_regression" else 0]
     if isinstance(dataset, str):
@@ -296,4 +320,4 @@ def model_surface(
         key = ("uploaded", (tuple(dataset["x"]), tuple(dataset["y"])))
     else:
         raise ModelError(("dataset",), "dataset must be a name or {x: [...], y: [...]}")
-    return _cached(model, key, batch_size, seed, shuffle)
+    return _cached(model, key, batch_size, seed, shuffle, bias)

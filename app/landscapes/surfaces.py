@@ -54,6 +54,9 @@ class Surface:
     saddles: tuple[Saddle, ...]
     source: str = ""
     """Python source defining `fn` for exported scripts; empty: the source of `fn` itself."""
+    parameters: int = 2
+    """How many parameters a run steps: 2, the point (x, y); 1 for a one-parameter model
+    (y = w·x), whose runs step w alone and keep y at 0."""
 
     def __call__(self, p: Tensor) -> Tensor:
         return self.fn(p)

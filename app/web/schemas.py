@@ -172,6 +172,11 @@ class ModelSurfaceIn(BaseModel):
     seed: Annotated[int, Field(strict=True, ge=0, le=2**63 - 1)] = Field(
         0, description="data generation and the DataLoader's shuffling"
     )
+    bias: Annotated[bool, Field(strict=True)] = Field(
+        True,
+        description="linear_regression: false fits y = w·x with one parameter, w "
+        "(nn.Linear(1, 1, bias=False)); start is then [w] and frames carry x = w, y = 0",
+    )
     shuffle: Annotated[bool, Field(strict=True)] = Field(
         True,
         description="mini-batches: shuffled every epoch by the seeded DataLoader (true), or in "
@@ -234,7 +239,9 @@ class RunRequest(BaseModel):
     hyperparameters: dict[str, Any] = Field(
         default_factory=dict, description="keyword arguments of the optimizer; omitted: torch's"
     )
-    start: Point | None = Field(None, description="[x, y]; omitted: the surface's default")
+    start: Annotated[list[FiniteFloat], Field(min_length=1, max_length=2)] | None = Field(
+        None, description="[x, y] ([w] for a one-parameter model); omitted: the surface's default"
+    )
     steps: Annotated[int, Field(strict=True, ge=1)] = Field(
         100, description="optimizer steps, at most the server's max_steps (10,000 by default)"
     )

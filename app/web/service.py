@@ -188,7 +188,9 @@ def resolve_surface(surface: str | CustomSurface | ModelSurfaceIn) -> str | Surf
             )
         return plane_surface(dataset or "moons", surface.seed, surface.directions)
     data = dataset.model_dump() if isinstance(dataset, DatasetIn) else dataset
-    return model_surface(surface.model, data, surface.batch_size, surface.seed, surface.shuffle)
+    return model_surface(
+        surface.model, data, surface.batch_size, surface.seed, surface.shuffle, surface.bias
+    )
 
 
 def build_config(request: RunRequest, settings: Settings) -> RunConfig:

@@ -42,6 +42,9 @@ def prepare(body: SweepRequest, settings: Settings) -> Compute:
     optimizer = get_optimizer(body.optimizer)
     surface = resolve_surface(body.surface)
     surface = get_surface(surface) if isinstance(surface, str) else surface
+    maps.check_surface(surface)  # a one-parameter model's start is [w]: refused here
+    if body.start is not None and len(body.start) != 2:
+        raise maps.InvalidMap(("start",), "start must be two numbers [x, y]")
     start = surface.default_start if body.start is None else (body.start[0], body.start[1])
 
     def make_config(hyperparameters: Mapping[str, Any], start: tuple[float, float]) -> RunConfig:
