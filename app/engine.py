@@ -500,7 +500,7 @@ class _Run:
         """evaluate() with gradients on (optimizers call closures under no_grad); for a
         sharpness-aware run it first notes the point it is called at: the ascent point."""
         if self.config.optimizer.family == "sharpness":
-            self.ascent = self.point.detach().tolist()
+            self.ascent = _pair(self.point.detach().reshape(-1).tolist())
         with torch.enable_grad():
             return self.evaluate()
 

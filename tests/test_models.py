@@ -365,3 +365,17 @@ def test_maps_and_sweeps_refuse_a_one_parameter_model(client: TestClient) -> Non
     response = client.post("/api/sweeps", json=sweep)
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "surface", "bias"]
+
+
+@pytest.mark.parametrize("optimizer", ["Adam", "Muon", "LBFGS", "SAM", "ScheduleFreeAdamW"])
+def test_every_family_steps_the_one_parameter_model(optimizer: str) -> None:
+    surface = model_surface("linear_regression", "tiny", None, 0, True, False)
+    config = make_config(surface=surface, optimizer=optimizer, steps=20, start=[1.0])
+    status, frames, _ = run(config)
+    assert status in ("max_steps", "converged")
+    for frame in frames:
+        assert frame["y"] == 0.0 and len(frame["grad"]) == 2
+        for key in ("ascent", "train_point"):
+            if key in frame:
+                assert len(frame[key]) == 2 and frame[key][1] == 0.0
+    assert frames[-1]["loss"] < frames[0]["loss"]
