@@ -309,21 +309,23 @@ def _benchmark_parser(commands: Any) -> None:
         "0.9}'; repeat it for more",
     )
     bench.add_argument("--surface", action="append", default=[], help="a surface; repeat it")
-    bench.add_argument("--steps", type=int, default=default.steps, help="steps of each run")
-    bench.add_argument("--starts", type=int, default=default.starts, help="starts per surface")
-    bench.add_argument("--lr-min", type=float, default=default.lr.min, help="lowest lr")
-    bench.add_argument("--lr-max", type=float, default=default.lr.max, help="highest lr")
-    bench.add_argument("--lr-n", type=int, default=default.lr.n, help="lr values (log-spaced)")
-    bench.add_argument("--seed", type=int, default=default.seed, help="seed of the starts")
-    bench.add_argument(
-        "--tolerance", type=float, default=default.tolerance, help="success: loss ≤ f* + this"
-    )
-    bench.add_argument(
-        "--escape-margin",
-        type=float,
-        default=default.escape_margin,
-        help="surfaces without a minimum: success is loss ≤ the saddle's − this",
-    )
+    numbers: list[tuple[str, type, float, str]] = [
+        ("--steps", int, default.steps, "steps of each run"),
+        ("--starts", int, default.starts, "starts per surface"),
+        ("--lr-min", float, default.lr.min, "lowest lr"),
+        ("--lr-max", float, default.lr.max, "highest lr"),
+        ("--lr-n", int, default.lr.n, "lr values, log-spaced"),
+        ("--seed", int, default.seed, "seed of the starts"),
+        ("--tolerance", float, default.tolerance, "success: loss ≤ f* + this"),
+        (
+            "--escape-margin",
+            float,
+            default.escape_margin,
+            "surfaces without a minimum: success is loss ≤ the saddle's − this",
+        ),
+    ]
+    for flag, kind, value, text in numbers:
+        bench.add_argument(flag, type=kind, default=value, help=f"{text} (default {value:g})")
     bench.add_argument("--dtype", default=default.dtype, choices=["float32", "float64"])
     bench.add_argument("--format", default="markdown", choices=["markdown", "csv", "json"])
     bench.add_argument("--quiet", action="store_true", help="no progress bar")
