@@ -9,7 +9,9 @@ client leaves, the job is cancelled and stops at its next check.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -28,8 +30,29 @@ from .routes.errors import invalid_input_detail
 log = logging.getLogger("losslab")
 KEEPALIVE_SECONDS = 15.0
 """A stream that has sent nothing for this long repeats its progress (as FastAPI's SSE pings)."""
+DISCONNECT_POLL_SECONDS = 0.1
 Progress = Callable[[float], None]
 Computation = Callable[[Job, Progress], bytes]
+
+
+@contextlib.asynccontextmanager
+async def client_leaving(request: Request) -> AsyncIterator[threading.Event]:
+    """An event that a job's thread can poll: set when the client of a plain (not streamed)
+    request goes away, and when the block ends."""
+    left = threading.Event()
+
+    async def watch() -> None:
+        while not left.is_set():
+            if await request.is_disconnected():
+                left.set()
+            await asyncio.sleep(DISCONNECT_POLL_SECONDS)
+
+    watcher = asyncio.create_task(watch())
+    try:
+        yield left
+    finally:
+        left.set()
+        watcher.cancel()
 
 
 async def run_job(pool: JobPool, compute: Computation, progress: Progress, client: str) -> bytes:

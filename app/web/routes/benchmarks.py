@@ -8,7 +8,6 @@ once; /stream reports progress as Server-Sent Events first.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from typing import Any
 
@@ -20,14 +19,13 @@ from ... import benchmark
 from ...config import Settings
 from .. import binary
 from ..jobs import Job
-from ..jobstream import Computation, Progress, run_job, start_stream
+from ..jobstream import Computation, Progress, client_leaving, run_job, start_stream
 from ..schemas import BUSY, MAP_EVENT, TOO_LONG, BenchmarkOut, BenchmarkRequest
 from ..service import benchmark_defaults
 from .clients import client_id
 from .deps import SettingsDep
 
 router = APIRouter(prefix="/api/benchmarks", tags=["benchmarks"])
-DISCONNECT_POLL_SECONDS = 0.1
 
 
 def _computation(checked: benchmark.Plan, left: threading.Event | None = None) -> Computation:
@@ -62,21 +60,9 @@ async def create_benchmark(
 ) -> Response:
     """Tune every optimizer's lr on every surface with the same budget; answer the table."""
     checked = await run_in_threadpool(_check, body, settings)
-    left = threading.Event()
-
-    async def watch() -> None:
-        while not left.is_set():
-            if await request.is_disconnected():
-                left.set()
-            await asyncio.sleep(DISCONNECT_POLL_SECONDS)
-
-    watcher = asyncio.create_task(watch())
     pool, client = request.app.state.jobs, client_id(request)
-    try:
+    async with client_leaving(request) as left:
         answer = await run_job(pool, _computation(checked, left), lambda _: None, client)
-    finally:
-        left.set()
-        watcher.cancel()
     return Response(answer, media_type="application/json")
 
 

@@ -8,7 +8,6 @@ It answers JSON, or LLB1 with the paths as arrays in the run's dtype.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -24,13 +23,13 @@ from ...landscapes.surfaces import get_surface
 from ...optimizers import get_optimizer
 from .. import binary
 from ..jobs import Job, JobPool, JobTimeout
+from ..jobstream import client_leaving
 from ..schemas import BUSY, TOO_LONG, SweepOut, SweepRequest
 from ..service import build_config, resolve_surface
 from .clients import client_id
 from .deps import SettingsDep
 
 router = APIRouter(prefix="/api", tags=["sweeps"])
-DISCONNECT_POLL_SECONDS = 0.1
 LLB1 = {"schema": {"type": "string", "format": "binary"}}
 
 Compute = Callable[[Callable[[], bool]], sweeps.Sweep]
@@ -109,24 +108,12 @@ async def create_sweep(body: SweepRequest, request: Request, settings: SettingsD
     """Run the request once per value of `axis`, every value at once, and answer every path."""
     as_binary = binary.wants_binary(request.headers.get("accept"))
     compute = await run_in_threadpool(prepare, body, settings)
-    stop = threading.Event()
-
-    async def watch() -> None:
-        while not stop.is_set():
-            if await request.is_disconnected():
-                stop.set()
-            await asyncio.sleep(DISCONNECT_POLL_SECONDS)
-
-    watcher = asyncio.create_task(watch())
-    try:
+    async with client_leaving(request) as left:
         answer = await run_sweep(
             request.app.state.jobs,
             compute,
             client_id(request),
             lambda result: encode(result, as_binary),
-            stop,
+            left,
         )
-    finally:
-        stop.set()
-        watcher.cancel()
     return Response(answer, media_type=binary.BINARY if as_binary else "application/json")
