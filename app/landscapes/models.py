@@ -1,11 +1,13 @@
 """Landscapes of real models: two-parameter regressions trained with batch, mini-batch or
-stochastic gradient descent.
+stochastic gradient descent, and y = w·x with one parameter.
 
-The two coordinates are the model's parameters (w, b). The drawn landscape (`fn`) is the
-full-data loss; the optimizer follows the loss of the batch it is given, computed exactly as
-`nn.Linear` and `nn.MSELoss` / `nn.BCEWithLogitsLoss` compute it, with batches drawn by a
-`DataLoader` shuffled by a seeded generator (a new order every epoch), or in data order with
-`shuffle` off, so a run equals the plain torch training loop step for step.
+The two coordinates are the model's parameters (w, b); without a bias (`bias` off), the one
+parameter w, whose runs keep the second coordinate at 0 (`Surface.parameters` is 1). The
+drawn landscape (`fn`) is the full-data loss; the optimizer follows the loss of the batch it
+is given, computed exactly as `nn.Linear` and `nn.MSELoss` / `nn.BCEWithLogitsLoss` compute
+it, with batches drawn by a `DataLoader` shuffled by a seeded generator (a new order every
+epoch), or in data order with `shuffle` off, so a run equals the plain torch training loop
+step for step.
 """
 
 from __future__ import annotations
@@ -295,8 +297,9 @@ def model_surface(
     shuffle: object = True,
     bias: object = True,
 ) -> ModelSurface:
-    """The surface of a two-parameter model on a named or uploaded data set; `shuffle` off
-    takes the mini-batches in data order (`DataLoader(shuffle=False)`)."""
+    """The surface of a regression model on a named or uploaded data set: over (w, b), or
+    over w alone with `bias` off (linear regression only). `shuffle` off takes the
+    mini-batches in data order (`DataLoader(shuffle=False)`)."""
     if model not in NAMED_DATASETS:
         raise ModelError(("model",), f"model must be one of {[*NAMED_DATASETS, 'mlp_plane']}")
     assert isinstance(model, str)
