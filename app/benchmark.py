@@ -192,7 +192,7 @@ class Goal:
     starts: list[tuple[float, float]]
 
     def as_json(self) -> dict[str, Any]:
-        (xlo, xhi), (ylo, yhi) = _bounds(self.surface)
+        (xlo, xhi), (ylo, yhi) = engine.divergence_bounds(self.surface)
         return {
             "name": self.surface.name,
             "title": self.surface.title,
@@ -1085,10 +1085,6 @@ def to_csv(answer: Mapping[str, Any]) -> str:
 def with_exports(answer: dict[str, Any]) -> dict[str, Any]:
     """The answer with the table as Markdown and CSV (`exports`), as the API gives it."""
     return {**answer, "exports": {"markdown": to_markdown(answer), "csv": to_csv(answer)}}
-
-
-def _bounds(surface: Surface) -> tuple[tuple[float, float], tuple[float, float]]:
-    return engine.RunConfig(surface, OPTIMIZERS["SGD"], {}, surface.default_start, 1).bounds()
 
 
 def _short(value: Any) -> str:

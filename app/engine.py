@@ -195,11 +195,16 @@ class RunConfig:
 
     def bounds(self) -> tuple[tuple[float, float], tuple[float, float]]:
         """The box outside which a run counts as diverged, per axis (lo, hi)."""
-        box = []
-        for lo, hi in (self.surface.domain.x, self.surface.domain.y):
-            centre, reach = (lo + hi) / 2, DIVERGENCE_SPAN_FACTOR * (hi - lo)
-            box.append((centre - reach, centre + reach))
-        return box[0], box[1]
+        return divergence_bounds(self.surface)
+
+
+def divergence_bounds(surface: Surface) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The box outside which a run on `surface` counts as diverged, per axis (lo, hi)."""
+    box = []
+    for lo, hi in (surface.domain.x, surface.domain.y):
+        centre, reach = (lo + hi) / 2, DIVERGENCE_SPAN_FACTOR * (hi - lo)
+        box.append((centre - reach, centre + reach))
+    return box[0], box[1]
 
 
 @dataclass

@@ -189,8 +189,9 @@ class OptimizerSpec:
         given = dict(self.required) | dict(values)
         return {k: v for k, v in given.items() if not (v is None and k in self.null_is_default)}
 
-    def describe_call(self, hyperparameters: Mapping[str, Any]) -> str:
-        """The constructor call a script writes, with `param` the run's tensor."""
+    def describe_call(self, hyperparameters: Mapping[str, Any], params: str = "[param]") -> str:
+        """The constructor call a script writes, with `param` the run's tensor; `params` is
+        the source of a plain optimizer's first argument (a list of parameter groups)."""
         hyperparameters = self._given(hyperparameters)
         base = self.base_of(hyperparameters)
         own, rest = self.split(hyperparameters) if base is not None else (hyperparameters, {})
@@ -199,7 +200,7 @@ class OptimizerSpec:
             inner = base.describe_call(rest)
             return f"{self.qualified_class}({inner}{', ' if kwargs else ''}{kwargs})"
         extra = ", ".join(f"{k}={v!r}" for k, v in rest.items())
-        head = "[param]"
+        head = params
         if self.group_options:
             options = ", ".join(f"{k!r}: {v!r}" for k, v in self.group_options.items())
             head = f'[{{"params": [param], {options}}}]'

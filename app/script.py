@@ -152,7 +152,7 @@ def _grouped(config: RunConfig) -> dict[str, list[str]]:
         "{" + ", ".join([f'"params": [{leaf}]', *(f"{k!r}: {v!r}" for k, v in g.items())]) + "}"
         for leaf, g in zip(("px", "py"), config.param_groups, strict=True)
     )
-    call = spec.describe_call(config.hyperparameters).replace("[param]", f"[{groups}]", 1)
+    call = spec.describe_call(config.hyperparameters, params=f"[{groups}]")
     return {
         "create": [
             "    # x and y as two parameter groups, each with its own settings.",
