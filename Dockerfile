@@ -24,6 +24,8 @@ COPY README.md ./
 COPY app ./app
 COPY templates ./templates
 COPY static ./static
+COPY locales ./locales
+COPY lessons ./lessons
 RUN pip install --no-deps --editable . \
     && useradd --create-home --uid 10001 losslab
 

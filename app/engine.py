@@ -271,6 +271,18 @@ def make_config(
     return config
 
 
+def param_groups_refusal(spec: OptimizerSpec) -> str | None:
+    """Why `spec` cannot take x and y as two parameter groups, or None when it can."""
+    if spec.family != "first_order" or spec.wraps or spec.group_options or spec.takes_model:
+        return (
+            f"{spec.name} is not stepped as a plain optimizer over its parameters; "
+            "param_groups take a first-order torch-style optimizer (SGD, Adam, Lion, ...)"
+        )
+    if spec.param_shape != (2,):
+        return f"{spec.name} steps the point as a matrix"
+    return None
+
+
 def _groups(
     spec: OptimizerSpec,
     groups: Sequence[Mapping[str, object]],
@@ -278,14 +290,9 @@ def _groups(
     noise: Noise | None,
 ) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
     """Two parameter groups (x, then y), each a mapping of the optimizer's own settings."""
-    if spec.family != "first_order" or spec.wraps or spec.group_options or spec.takes_model:
-        raise InvalidRun(
-            ("param_groups",),
-            f"{spec.name} is not stepped as a plain optimizer over its parameters; "
-            "param_groups take a first-order torch-style optimizer (SGD, Adam, Lion, ...)",
-        )
-    if spec.param_shape != (2,):
-        raise InvalidRun(("param_groups",), f"{spec.name} steps the point as a matrix")
+    refusal = param_groups_refusal(spec)
+    if refusal is not None:
+        raise InvalidRun(("param_groups",), refusal)
     if clip is not None or noise is not None:
         raise InvalidRun(("param_groups",), "param_groups do not combine with clip or noise yet")
     if isinstance(groups, str | bytes) or not isinstance(groups, Sequence) or len(groups) != 2:

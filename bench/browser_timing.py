@@ -5,6 +5,7 @@
     python bench/browser_timing.py drag     # only the drag
     python bench/browser_timing.py 3d       # only the 3D view
     python bench/browser_timing.py benchmark  # the Benchmark panel
+    python bench/browser_timing.py lessons    # lesson steps, and the page in Chinese
 
 0. Navigation to ready: from navigation start to the page setting `body[data-ready]` (its
    first landscape drawn with the first run's path on it: the page is interactive). Cold is
@@ -34,6 +35,11 @@
 4. Benchmark (`benchmark`): the Benchmark panel is opened and the default benchmark started
    with a click on Run: the time until the first animation frame that paints its progress
    bar above 0, and until the one that paints the results (the table's rows). 3 samples.
+5. Lessons (`lessons`): navigation to ready at `/?lang=zh` against `/?lang=en` (cold, 5
+   visits each: the Chinese page inlines its messages), then every step of the lessons
+   walked with Next, each timed from the click to the first animation frame that paints the
+   new step with its runs finished and its figure drawn (a step on a model surface opens
+   its address: a navigation). Median and p95 per kind.
 """
 
 from __future__ import annotations
@@ -42,9 +48,12 @@ import statistics
 import sys
 import tempfile
 import time
+from urllib.parse import parse_qs
 
 from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
 from served import served
+
+from app.landscapes.surfaces import SURFACES
 
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]  # fmt: skip
@@ -395,6 +404,63 @@ def benchmark_panel(browser: Browser, base: str, samples: int = 3) -> None:
           f"over {samples}")  # fmt: skip
 
 
+LESSON_NEXT = """async () => {
+  const t0 = performance.now();
+  const title = document.querySelector("[data-testid=lesson-title]").textContent;
+  document.querySelector("[data-testid=lesson-next]").click();
+  const done = () => {
+    const now = document.querySelector("[data-testid=lesson-title]");
+    const runs = Object.values(window.losslab.runs);
+    return now && now.textContent !== title
+      && runs.length > 0 && runs.every((r) => r.status !== "running")
+      && !document.querySelector("[data-testid=lesson-figure] .lesson-waiting");
+  };
+  while (!done()) await new Promise((r) => requestAnimationFrame(r));
+  return performance.now() - t0;
+}"""
+
+
+def lesson_steps(browser: Browser, base: str) -> None:
+    for lang in ("en", "zh"):
+        context = browser.new_context(viewport={"width": 1280, "height": 720})
+        context.add_init_script(READY_CLOCK)
+        visit(context, f"{base}/?lang={lang}")  # warms the server
+        context.close()
+        times = []
+        for _ in range(5):
+            context = browser.new_context(viewport={"width": 1280, "height": 720})
+            context.add_init_script(READY_CLOCK)
+            times.append(visit(context, f"{base}/?lang={lang}"))
+            context.close()
+        print(f"navigation → ready, cold, lang={lang}: median {statistics.median(times):.0f} ms")
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.goto(f"{base}/lessons/1/1")
+    page.wait_for_selector("body[data-ready='true']")
+    in_place: list[float] = []
+    reloads: list[float] = []
+    total = page.evaluate("JSON.parse(document.getElementById('boot-lessons').textContent)")
+    steps = [s["state"] for chapter in total for s in chapter["steps"]]
+    for state in steps[1:]:
+        own = parse_qs(state)["surface"][0] not in SURFACES
+        if own:
+            t0 = time.perf_counter()
+            with page.expect_navigation():
+                page.click("[data-testid=lesson-next]")
+            page.wait_for_selector("body[data-ready='true']")
+            page.wait_for_function(
+                "() => Object.values(window.losslab.runs).every(r => r.status !== 'running')"
+                " && !document.querySelector('[data-testid=lesson-figure] .lesson-waiting')"
+            )
+            reloads.append((time.perf_counter() - t0) * 1000)
+        else:
+            in_place.append(page.evaluate(LESSON_NEXT))
+    page.close()
+    for name, values in (("in place", in_place), ("opening a model step", reloads)):
+        if values:
+            print(f"lesson Next → step drawn, {name}: median {statistics.median(values):.0f} ms, "
+                  f"p95 {percentile(values, 0.95):.0f} ms over {len(values)} steps")  # fmt: skip
+
+
 def main() -> None:
     mode = sys.argv[1] if len(sys.argv) > 1 else ""
     only_load = mode == "load"
@@ -410,6 +476,10 @@ def main() -> None:
             return
         if mode == "benchmark":
             benchmark_panel(browser, base)
+            browser.close()
+            return
+        if mode == "lessons":
+            lesson_steps(browser, base)
             browser.close()
             return
         navigation_to_ready(browser, f"{base}/")

@@ -9,6 +9,7 @@ import pytest
 import torch
 from fastapi.testclient import TestClient
 from torch import nn
+from torch.nn import functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 from app.engine import make_config, run
@@ -19,16 +20,20 @@ from tests.conftest import strict_json
 def plain_training(
     model: str, dataset: str, batch_size: int | None, seed: int, optimizer: str,
     hp: dict[str, Any], start: list[float], steps: int, shuffle: bool = True,
+    loss: str | None = None, dtype: torch.dtype = torch.float32,
 ) -> list[tuple[list[float], float]]:  # fmt: skip
-    """nn.Linear + nn.MSELoss/BCEWithLogitsLoss + DataLoader: (w, b) and batch loss per step."""
+    """nn.Linear + nn.MSELoss/BCEWithLogitsLoss (or MSE on a sigmoid) + DataLoader: (w, b)
+    and batch loss per step."""
     surface = model_surface(model, dataset, batch_size, seed)
-    x, y = surface.data_x.float(), surface.data_y.float()
-    linear = nn.Linear(1, 1)
+    x, y = surface.data_x.to(dtype), surface.data_y.to(dtype)
+    linear = nn.Linear(1, 1, dtype=dtype)
     with torch.no_grad():
         linear.weight.fill_(start[0])
         linear.bias.fill_(start[1])
     opt = getattr(torch.optim, optimizer)(linear.parameters(), **hp)
-    loss_fn = nn.MSELoss() if model == "linear_regression" else nn.BCEWithLogitsLoss()
+    loss = loss or ("mse" if model == "linear_regression" else "cross_entropy")
+    loss_fn = nn.BCEWithLogitsLoss() if loss == "cross_entropy" else nn.MSELoss()
+    squash = model == "logistic_regression" and loss == "mse"  # MSE on the sigmoid's output
 
     def batches() -> Iterator[Any]:
         if batch_size is None:
@@ -46,9 +51,10 @@ def plain_training(
     for _ in range(steps + 1):
         xb, yb = next(data)
         opt.zero_grad()
-        loss = loss_fn(linear(xb), yb)
-        loss.backward()
-        out.append(([linear.weight.item(), linear.bias.item()], loss.item()))
+        prediction = linear(xb)
+        batch_loss = loss_fn(torch.sigmoid(prediction) if squash else prediction, yb)
+        batch_loss.backward()
+        out.append(([linear.weight.item(), linear.bias.item()], batch_loss.item()))
         opt.step()
     return out
 
@@ -379,3 +385,145 @@ def test_every_family_steps_the_one_parameter_model(optimizer: str) -> None:
             if key in frame:
                 assert len(frame[key]) == 2 and frame[key][1] == 0.0
     assert frames[-1]["loss"] < frames[0]["loss"]
+
+
+def test_a_surface_description_says_how_many_parameters_a_run_steps(client: TestClient) -> None:
+    assert {s["parameters"] for s in client.get("/api/surfaces").json()} == {2}
+    for bias, parameters in ((True, 2), (False, 1)):
+        body = {"model": "linear_regression", "dataset": "tiny", "bias": bias}
+        answer = client.post("/api/surfaces/model?resolution=3", json=body).json()
+        assert answer["surface"]["parameters"] == parameters
+
+
+@pytest.mark.parametrize(
+    ("batch_size", "hp"),
+    [(None, {"lr": 0.5}), (8, {"lr": 0.5, "momentum": 0.9}), (1, {"lr": 0.2})],
+    ids=["full-batch", "mini-batch-momentum", "per-sample"],
+)
+def test_logistic_regression_with_mse_is_plain_torch_training(
+    client: TestClient, batch_size: int | None, hp: dict[str, Any]
+) -> None:
+    """loss mse: F.mse_loss(torch.sigmoid(nn.Linear(1, 1)(x)), y), frame for frame in float64."""
+    surface = {"model": "logistic_regression", "loss": "mse", "batch_size": batch_size,
+               "seed": 3}  # fmt: skip
+    body = {"surface": surface, "optimizer": "SGD", "hyperparameters": hp, "steps": 150,
+            "dtype": "float64"}  # fmt: skip
+    run = strict_json(client.post("/api/runs", json=body).text)
+    frames = run["frames"]
+    start = [frames[0]["x"], frames[0]["y"]]
+    expected = plain_training(
+        "logistic_regression", "two_classes", batch_size, 3, "SGD", hp, start, 150,
+        loss="mse", dtype=torch.float64,
+    )  # fmt: skip
+    assert len(frames) == 151
+    assert [([f["x"], f["y"]], f["batch_loss"]) for f in frames] == expected
+    cross_entropy = plain_training(
+        "logistic_regression", "two_classes", batch_size, 3, "SGD", hp, start, 150,
+        dtype=torch.float64,
+    )  # fmt: skip
+    assert expected[-1][0] != cross_entropy[-1][0]  # the loss is what differs
+    # A frame's loss is the full-data loss: the same MSE on the whole data set.
+    data = model_surface("logistic_regression", "two_classes", None, 3)
+    for frame in frames[::30]:
+        w, b = frame["x"], frame["y"]
+        full = F.mse_loss(torch.sigmoid(w * data.data_x + b), data.data_y)
+        assert frame["loss"] == pytest.approx(float(full), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("model", "loss", "bias"),
+    [("linear_regression", "mse", True), ("linear_regression", "mse", False),
+     ("logistic_regression", "cross_entropy", True), ("logistic_regression", "mse", True)],
+    ids=["linear", "through-origin", "logistic-cross-entropy", "logistic-mse"],
+)  # fmt: skip
+def test_the_drawn_landscape_is_the_batch_loss_on_all_the_data(
+    model: str, loss: str, bias: bool
+) -> None:
+    surface = model_surface(model, None, None, 1, True, bias, loss)
+    points = torch.tensor([[-2.0, 1.5], [0.3, -0.7], [1.7, 0.2], [4.0, -3.0]], dtype=torch.float64)
+    if not bias:
+        points[:, 1] = 0.0
+    drawn = surface.fn(points)
+    for point, value in zip(points, drawn, strict=True):
+        whole = surface.batch_loss(point, surface.data_x, surface.data_y)
+        assert float(value) == pytest.approx(float(whole), rel=1e-12)
+    _, _, z = surface.grid(5)
+    assert torch.isfinite(z).all()
+
+
+def test_mse_on_a_sigmoid_has_its_own_minimum_and_a_vanishing_gradient(
+    client: TestClient,
+) -> None:
+    ce_body = {"model": "logistic_regression", "dataset": "two_classes"}
+    ce = strict_json(client.post("/api/surfaces/model?resolution=5", json=ce_body).text)
+    mse = strict_json(
+        client.post("/api/surfaces/model?resolution=5", json=ce_body | {"loss": "mse"}).text
+    )
+    assert mse["surface"]["formula"] == "L(w, b) = mean((sigmoid(w·x + b) − y)²)"
+    assert "MSE" in mse["surface"]["title"] and "saturates" in mse["surface"]["description"]
+    (minimum,) = mse["surface"]["minima"]
+    (ce_minimum,) = ce["surface"]["minima"]
+    assert minimum["kind"] == "global"
+    assert abs(minimum["x"] - ce_minimum["x"]) > 0.1  # not the cross-entropy optimum
+    surface = model_surface("logistic_regression", "two_classes", loss="mse")
+    point = torch.tensor([minimum["x"], minimum["y"]], dtype=torch.float64, requires_grad=True)
+    (grad,) = torch.autograd.grad(surface.fn(point), point)
+    assert float(grad.norm()) < 1e-12  # a stationary point, found in float64
+    assert minimum["loss"] < surface.loss_at(ce_minimum["x"], ce_minimum["y"])
+    # Far on the wrong side the sigmoid saturates: MSE's gradient all but vanishes there,
+    # cross-entropy's does not.
+    wrong = []
+    for fn in (model_surface("logistic_regression", "two_classes").fn, surface.fn):
+        p = torch.tensor([-6.0, 0.0], dtype=torch.float64, requires_grad=True)
+        (g,) = torch.autograd.grad(fn(p), p)
+        wrong.append(float(g.norm()))
+    assert wrong[1] < 0.01 * wrong[0]
+
+
+def test_mse_on_a_sigmoid_may_have_only_a_local_minimum(client: TestClient) -> None:
+    """One sample on the wrong side: the loss keeps falling far away, toward the 1/5 a
+    saturated sigmoid that misclassifies only it scores; the finite minimum is local."""
+    data = {"x": [-2, -1, 1, 2, 3], "y": [0, 0, 1, 1, 0]}
+    body = {"model": "logistic_regression", "dataset": data, "loss": "mse"}
+    answer = strict_json(client.post("/api/surfaces/model?resolution=5", json=body).text)
+    (minimum,) = answer["surface"]["minima"]
+    assert minimum["kind"] == "local"
+    assert "local" in answer["note"]
+    far = model_surface("logistic_regression", data, loss="mse").loss_at(60.0, -30.0)
+    assert far < minimum["loss"]
+    separable = body | {"dataset": "separable"}
+    answer = strict_json(client.post("/api/surfaces/model?resolution=5", json=separable).text)
+    assert answer["surface"]["minima"] == [] and "no finite minimum" in answer["note"]
+
+
+@pytest.mark.parametrize(
+    ("surface", "route"),
+    [
+        ({"model": "linear_regression", "loss": "cross_entropy"}, "/api/runs"),
+        ({"model": "linear_regression", "loss": "cross_entropy"}, "/api/surfaces/model"),
+        ({"model": "mlp_plane", "loss": "mse"}, "/api/runs"),
+        ({"model": "mlp_plane", "loss": "mse"}, "/api/surfaces/model"),
+        ({"model": "logistic_regression", "loss": "hinge"}, "/api/runs"),
+    ],
+    ids=["linear-cross-entropy-run", "linear-cross-entropy-landscape", "mlp-mse-run",
+         "mlp-mse-landscape", "unknown-loss"],
+)  # fmt: skip
+def test_a_loss_the_model_does_not_train_with_gets_422(
+    client: TestClient, surface: dict[str, Any], route: str
+) -> None:
+    body = surface if route == "/api/surfaces/model" else {"surface": surface, "optimizer": "SGD"}
+    response = client.post(route, json=body)
+    assert response.status_code == 422, response.text
+    assert any(error["loc"][-1] == "loss" for error in response.json()["detail"])
+
+
+def test_the_default_losses_are_named_explicitly_too(client: TestClient) -> None:
+    for surface in (
+        {"model": "linear_regression", "dataset": "tiny", "loss": "mse"},
+        {"model": "logistic_regression", "loss": "cross_entropy"},
+        {"model": "mlp_plane", "loss": "cross_entropy"},
+    ):
+        default = {k: v for k, v in surface.items() if k != "loss"}
+        named = client.post("/api/surfaces/model?resolution=3", json=surface)
+        assert named.status_code == 200, named.text
+        assert named.json() == client.post("/api/surfaces/model?resolution=3", json=default).json()

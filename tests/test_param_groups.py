@@ -143,3 +143,19 @@ def test_the_api_runs_them_and_refuses_what_cannot_take_them(client: TestClient)
     response = client.post("/api/sweeps", json=sweep)
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "param_groups"]
+
+
+def test_the_listing_says_which_optimizers_take_them(client: TestClient) -> None:
+    """`supports.param_groups` in GET /api/optimizers is what a run then accepts."""
+    listed = [o for o in client.get("/api/optimizers").json() if not o["excluded"]]
+    taken = set()
+    for spec in listed:
+        try:
+            engine.make_config(surface="bowl", optimizer=spec["name"], param_groups=[{}, {}])
+        except InvalidInput as error:
+            if error.loc == ("param_groups",):
+                continue
+        taken.add(spec["name"])
+    assert {o["name"] for o in listed if o["supports"]["param_groups"]} == taken
+    assert {"SGD", "Adam", "Lion"} <= taken
+    assert not {"LBFGS", "SAM", "Lookahead", "Muon", "ScheduleFreeAdamW"} & taken

@@ -1,19 +1,22 @@
 """Landscapes of real models: two-parameter regressions trained with batch, mini-batch or
-stochastic gradient descent, and y = w·x with one parameter.
+stochastic gradient descent, and y = w·x with one parameter. Logistic regression trains with
+cross-entropy or, to show how a saturated sigmoid stalls it, with MSE on the sigmoid's output.
 
 The two coordinates are the model's parameters (w, b); without a bias (`bias` off), the one
 parameter w, whose runs keep the second coordinate at 0 (`Surface.parameters` is 1). The
 drawn landscape (`fn`) is the full-data loss; the optimizer follows the loss of the batch it
 is given, computed exactly as `nn.Linear` and `nn.MSELoss` / `nn.BCEWithLogitsLoss` compute
-it, with batches drawn by a `DataLoader` shuffled by a seeded generator (a new order every
-epoch), or in data order with `shuffle` off, so a run equals the plain torch training loop
-step for step.
+it (MSE on a sigmoid: `nn.MSELoss()(torch.sigmoid(out), y)`), with batches drawn by a
+`DataLoader` shuffled by a seeded generator (a new order every epoch), or in data order with
+`shuffle` off, so a run equals the plain torch training loop step for step (for an
+element-wise optimizer, which steps nn.Linear's two tensors as it steps one: the loop that
+Copy as PyTorch writes, app/script.py).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
@@ -28,11 +31,13 @@ from ..errors import InvalidInput
 from .surfaces import Domain, Minimum, Surface
 
 ModelName = Literal["linear_regression", "logistic_regression"]
-MAX_ROWS = 10_000
-NAMED_DATASETS: dict[str, tuple[str, ...]] = {
-    "linear_regression": ("tiny", "noisy_line"),
-    "logistic_regression": ("two_classes", "separable"),
+Loss = Literal["cross_entropy", "mse"]
+LOSSES: dict[str, tuple[Loss, ...]] = {
+    "linear_regression": ("mse",),
+    "logistic_regression": ("cross_entropy", "mse"),
 }
+"""The losses each model trains with; the first is its default."""
+MAX_ROWS = 10_000
 
 
 class ModelError(InvalidInput):
@@ -40,25 +45,45 @@ class ModelError(InvalidInput):
         super().__init__(("surface", *loc), message)
 
 
+# The named data sets, each drawn from a seeded generator. Exported scripts carry their
+# source (script.py), so a script draws the very data a run trained on.
+
+
+def tiny(generator: torch.Generator) -> tuple[Tensor, Tensor]:
+    return torch.tensor([1.0, 2.0, 3.0]), torch.tensor([2.0, 4.0, 6.0])
+
+
+def noisy_line(generator: torch.Generator) -> tuple[Tensor, Tensor]:
+    x = torch.rand(200, generator=generator, dtype=torch.float64) * 6 - 3
+    y = 1.5 * x - 0.5 + 0.8 * torch.randn(200, generator=generator, dtype=torch.float64)
+    return x, y
+
+
+def two_classes(generator: torch.Generator) -> tuple[Tensor, Tensor]:
+    labels = torch.arange(200) % 2
+    x = (2.0 * labels - 1) + torch.randn(200, generator=generator, dtype=torch.float64)
+    return x, labels.double()
+
+
+def separable(generator: torch.Generator) -> tuple[Tensor, Tensor]:
+    labels = torch.arange(200) % 2
+    spread = torch.rand(200, generator=generator, dtype=torch.float64) * 2.5 + 0.5
+    return (2.0 * labels - 1) * spread, labels.double()
+
+
+NAMED_DATASETS: dict[str, dict[str, Callable[[torch.Generator], tuple[Tensor, Tensor]]]] = {
+    "linear_regression": {"tiny": tiny, "noisy_line": noisy_line},
+    "logistic_regression": {"two_classes": two_classes, "separable": separable},
+}
+
+
 def named_dataset(model: str, name: str, seed: int) -> tuple[Tensor, Tensor]:
     """(x, y) as float64 column vectors (n, 1)."""
-    generator = torch.Generator().manual_seed(seed)
-    if name == "tiny":
-        x, y = torch.tensor([1.0, 2.0, 3.0]), torch.tensor([2.0, 4.0, 6.0])
-    elif name == "noisy_line":
-        x = torch.rand(200, generator=generator, dtype=torch.float64) * 6 - 3
-        y = 1.5 * x - 0.5 + 0.8 * torch.randn(200, generator=generator, dtype=torch.float64)
-    elif name == "two_classes":
-        labels = torch.arange(200) % 2
-        x = (2.0 * labels - 1) + torch.randn(200, generator=generator, dtype=torch.float64)
-        y = labels.double()
-    elif name == "separable":
-        labels = torch.arange(200) % 2
-        spread = torch.rand(200, generator=generator, dtype=torch.float64) * 2.5 + 0.5
-        x, y = (2.0 * labels - 1) * spread, labels.double()
-    else:
+    make = NAMED_DATASETS[model].get(name)
+    if make is None:
         choices = ", ".join(NAMED_DATASETS[model])
         raise ModelError(("dataset",), f"Unknown dataset {name!r} for {model}; choose {choices}")
+    x, y = make(torch.Generator().manual_seed(seed))
     return x.double().reshape(-1, 1), y.double().reshape(-1, 1)
 
 
@@ -140,14 +165,19 @@ class ModelSurface(Surface):
     seed: int = 0
     shuffle: bool = True
     bias: bool = True
+    loss: Loss = "mse"
+    dataset: str = ""
+    """The named data set drawn with `seed`; empty for uploaded data."""
     note: str = ""
 
     def batch_loss(self, p: Tensor, x: Tensor, y: Tensor) -> Tensor:
         """The loss torch.nn computes for one batch: what the optimizer follows."""
         out = _linear(p, x, self.bias)
-        if self.model == "linear_regression":
-            return F.mse_loss(out, y)
-        return F.binary_cross_entropy_with_logits(out, y)
+        if self.loss == "cross_entropy":
+            return F.binary_cross_entropy_with_logits(out, y)
+        if self.model == "logistic_regression":  # MSE on the sigmoid's output
+            return F.mse_loss(torch.sigmoid(out), y)
+        return F.mse_loss(out, y)
 
     @property
     def mini_batched(self) -> bool:
@@ -176,37 +206,122 @@ class ModelSurface(Surface):
             epoch += 1
 
 
-def _full_loss(model: str, x: Tensor, y: Tensor, bias: bool = True) -> Any:
+def line(p: Tensor, xs: Tensor) -> Tensor:
+    """w·x + b for every point p = (w, b) (..., 2) and sample x of xs (n,): (..., n)."""
+    return p[..., 0, None] * xs + p[..., 1, None]
+
+
+def line_through_origin(p: Tensor, xs: Tensor) -> Tensor:
+    """w·x for every point p = (w,) (..., 1) and sample x of xs (n,): (..., n)."""
+    return p[..., 0, None] * xs
+
+
+def mean_squared_error(out: Tensor, target: Tensor) -> Tensor:
+    return ((out - target) ** 2).mean(dim=-1)
+
+
+def binary_cross_entropy(out: Tensor, target: Tensor) -> Tensor:
+    """Of logits `out`, as F.binary_cross_entropy_with_logits."""
+    return (F.softplus(out) - target * out).mean(dim=-1)
+
+
+def sigmoid_squared_error(out: Tensor, target: Tensor) -> Tensor:
+    """Of logits `out`: the squared error of the sigmoid's output, as
+    F.mse_loss(torch.sigmoid(out), target)."""
+    return ((torch.sigmoid(out) - target) ** 2).mean(dim=-1)
+
+
+def full_loss_parts(
+    model: str, loss: str, bias: bool
+) -> tuple[Callable[[Tensor, Tensor], Tensor], Callable[[Tensor, Tensor], Tensor]]:
+    """The model's output and the mean loss that make `fn`; exported scripts carry their
+    source to compute a frame's loss as the engine does."""
+    outputs = line if bias else line_through_origin
+    if loss == "cross_entropy":
+        return outputs, binary_cross_entropy
+    if model == "logistic_regression":
+        return outputs, sigmoid_squared_error
+    return outputs, mean_squared_error
+
+
+def _full_loss(model: str, loss: str, x: Tensor, y: Tensor, bias: bool = True) -> Any:
     """The full-data loss as a function of points (..., 2), broadcast over the data; without
     a bias, of w = p[..., 0] alone (a one-parameter run's point is (w,))."""
     xs, ys = x.reshape(-1), y.reshape(-1)
+    outputs, mean_loss = full_loss_parts(model, loss, bias)
 
     def fn(p: Tensor) -> Tensor:
-        out = p[..., 0, None] * xs.to(p.dtype)
-        if bias:
-            out = out + p[..., 1, None]
-        target = ys.to(p.dtype)
-        if model == "linear_regression":
-            return ((out - target) ** 2).mean(dim=-1)
-        return (F.softplus(out) - target * out).mean(dim=-1)  # BCE with logits
+        return mean_loss(outputs(p, xs.to(p.dtype)), ys.to(p.dtype))
 
     return fn
 
 
-def _optimum(model: str, x: Tensor, y: Tensor, bias: bool = True) -> tuple[float, float] | None:
+def _optimum(model: str, loss: str, x: Tensor, y: Tensor, bias: bool = True) -> Minimum | None:
+    """The minimum of the full-data loss, found in float64; None where it has none at a
+    finite point (or, for MSE on a sigmoid, where Newton's method finds none)."""
     if not bias:  # least squares through the origin: w = Σxy / Σx²
-        return float((x * y).sum() / (x * x).sum()), 0.0
+        return Minimum(float((x * y).sum() / (x * x).sum()), 0.0, "global")
     if model == "linear_regression":
         design = torch.cat([x, torch.ones_like(x)], dim=1)
         solution = torch.linalg.lstsq(design, y).solution.reshape(-1)
-        return float(solution[0]), float(solution[1])
+        return Minimum(float(solution[0]), float(solution[1]), "global")
     if _separable(x, y):
         return None
-    fn, p = _full_loss(model, x, y), torch.zeros(2, dtype=torch.float64)
+    fn, p = _full_loss(model, "cross_entropy", x, y), torch.zeros(2, dtype=torch.float64)
     for _ in range(50):  # Newton's method: the logistic loss is strictly convex here
         g, h = gradient_and_hessian(fn, p[None])
         p = p - torch.linalg.solve(h[0], g[0])
-    return float(p[0]), float(p[1])
+    if loss == "cross_entropy":
+        return Minimum(float(p[0]), float(p[1]), "global")
+    # MSE on a sigmoid is not convex: Newton's method from the cross-entropy optimum, and a
+    # minimum above what a saturated sigmoid reaches far away is only local.
+    fn = _full_loss(model, loss, x, y)
+    p, converged = _newton(fn, p)
+    if not converged:
+        return None
+    kind: Literal["global", "local"] = "global"
+    if float(fn(p)) > _saturated_limit(x, y):
+        kind = "local"
+    return Minimum(float(p[0]), float(p[1]), kind)
+
+
+def _newton(fn: Callable[[Tensor], Tensor], p: Tensor) -> tuple[Tensor, bool]:
+    """Newton's method with backtracking from `p` (float64): the last point, and whether it
+    is a minimum (the steps ended where the Hessian is positive definite). Iterates that run
+    off into a flat tail never stop: their steps do not shrink."""
+    value = fn(p)
+    for _ in range(100):
+        g, h = (t[0] for t in gradient_and_hessian(fn, p[None]))
+        positive = bool(torch.linalg.eigvalsh(h)[0] > 0)
+        step = -torch.linalg.solve(h, g) if positive else -g
+        if positive and float(step.norm()) <= 1e-10 * (1 + float(p.norm())):
+            return p, True
+        t = 1.0
+        while not fn(p + t * step) <= value and t > 1e-10:
+            t /= 2
+        p = p + t * step
+        value = fn(p)
+    return p, False
+
+
+def _saturated_limit(x: Tensor, y: Tensor) -> float:
+    """The lowest mean((sigmoid(w·x + b) − y)²) gets far from the origin, where the sigmoid
+    saturates into a hard classifier: the share of misclassified samples (a sample on the
+    boundary counts 1/4), at the best boundary and orientation."""
+    values, inverse = torch.unique(x.reshape(-1), return_inverse=True)
+    counts = torch.bincount(inverse, minlength=len(values)).double()
+    ones = torch.zeros_like(counts).index_add_(0, inverse, y.reshape(-1).double())
+    zeros = counts - ones
+    ones_below = torch.cat([torch.zeros(1, dtype=counts.dtype), ones.cumsum(0)])
+    zeros_below = torch.cat([torch.zeros(1, dtype=counts.dtype), zeros.cumsum(0)])
+    ones_above, zeros_above = ones_below[-1] - ones_below, zeros_below[-1] - zeros_below
+    errors = [
+        ones_below + zeros_above,  # boundary between values, 1 above it
+        zeros_below + ones_above,  # 1 below it
+        ones_below[:-1] + zeros_above[1:] + counts / 4,  # boundary through a value
+        zeros_below[:-1] + ones_above[1:] + counts / 4,
+    ]
+    return float(min(e.min() for e in errors)) / len(x)
 
 
 def _separable(x: Tensor, y: Tensor) -> bool:
@@ -218,7 +333,13 @@ def _separable(x: Tensor, y: Tensor) -> bool:
 
 @lru_cache(maxsize=64)
 def _cached(
-    model: str, dataset_key: Any, batch_size: int | None, seed: int, shuffle: bool, bias: bool
+    model: str,
+    dataset_key: Any,
+    batch_size: int | None,
+    seed: int,
+    shuffle: bool,
+    bias: bool,
+    loss: Loss,
 ) -> ModelSurface:
     kind, payload = dataset_key
     if kind == "named":
@@ -231,8 +352,8 @@ def _cached(
         raise ModelError(
             ("batch_size",), f"batch_size must be between 1 and {len(x)} (the data set's size)"
         )
-    optimum = _optimum(model, x, y, bias)
-    centre = optimum or (0.0, 0.0)
+    optimum = _optimum(model, loss, x, y, bias)
+    centre = (0.0, 0.0) if optimum is None else (optimum.x, optimum.y)
     half = (max(3.0, 1.5 * abs(centre[0])), max(3.0, 1.5 * abs(centre[1])))
     if not bias:  # y is not a parameter: a thin band around 0 for the drawing
         half = (half[0], 1.0)
@@ -247,19 +368,38 @@ def _cached(
     else:
         mode = f"mini-batch gradient descent: {batch_size} samples per step, {order}"
     note = ""
-    if optimum is None:
+    if optimum is None and _separable(x, y):
         note = (
             "The classes are separable: the loss has no finite minimum, and w grows without bound."
+        )
+    elif optimum is None:
+        note = (
+            "Newton's method finds no finite minimum: the loss keeps falling as w grows and "
+            "the sigmoid saturates."
+        )
+    elif optimum.kind == "local":
+        note = (
+            "The minimum marked is local: far away, where the sigmoid saturates, the loss "
+            "falls lower still."
         )
     title = "Linear regression" if model == "linear_regression" else "Logistic regression"
     if not bias:
         title = "Linear regression through the origin"
-    loss = "mean squared error" if model == "linear_regression" else "binary cross entropy"
-    formula = (
-        "L(w, b) = mean((w·x + b − y)²)"
-        if model == "linear_regression"
-        else "L(w, b) = mean(BCE(sigmoid(w·x + b), y))"
-    )
+    what, formula = {
+        "linear_regression": ("mean squared error", "L(w, b) = mean((w·x + b − y)²)"),
+        "cross_entropy": ("binary cross entropy", "L(w, b) = mean(BCE(sigmoid(w·x + b), y))"),
+        "mse": (
+            "mean squared error of the sigmoid's output",
+            "L(w, b) = mean((sigmoid(w·x + b) − y)²)",
+        ),
+    }[model if model == "linear_regression" else loss]
+    remark = ""
+    if model == "logistic_regression" and loss == "mse":
+        title += " with MSE"
+        remark = (
+            "The gradient vanishes where the sigmoid saturates: a sample far on the wrong "
+            "side of the boundary barely pulls (cross-entropy keeps pulling). "
+        )
     described = f"y ≈ w·x + b over {len(x)} samples, as a function of (w, b)"
     if not bias:
         formula = "L(w) = mean((w·x − y)²)"
@@ -270,12 +410,12 @@ def _cached(
     return ModelSurface(
         name=model,
         title=f"{title} ({label})",
-        description=f"The {loss} of {described}; steps use {mode}. {note}".strip(),
+        description=f"The {what} of {described}; steps use {mode}. {remark}{note}".strip(),
         formula=formula,
-        fn=_full_loss(model, x, y, bias),
+        fn=_full_loss(model, loss, x, y, bias),
         domain=domain,
         default_start=(centre[0] - 0.8 * half[0], centre[1] + 0.8 * half[1] if bias else 0.0),
-        minima=() if optimum is None else (Minimum(optimum[0], optimum[1], "global"),),
+        minima=() if optimum is None else (optimum,),
         saddles=(),
         model=model,
         data_x=x,
@@ -284,6 +424,8 @@ def _cached(
         seed=seed,
         shuffle=shuffle,
         bias=bias,
+        loss=loss,
+        dataset=payload if kind == "named" else "",
         parameters=2 if bias else 1,
         note=note,
     )
@@ -296,10 +438,13 @@ def model_surface(
     seed: object = 0,
     shuffle: object = True,
     bias: object = True,
+    loss: object = None,
 ) -> ModelSurface:
     """The surface of a regression model on a named or uploaded data set: over (w, b), or
     over w alone with `bias` off (linear regression only). `shuffle` off takes the
-    mini-batches in data order (`DataLoader(shuffle=False)`)."""
+    mini-batches in data order (`DataLoader(shuffle=False)`). `loss` is one of the model's
+    `LOSSES` (None: its first): logistic regression trains with cross-entropy or with MSE on
+    the sigmoid's output."""
     if model not in NAMED_DATASETS:
         raise ModelError(("model",), f"model must be one of {[*NAMED_DATASETS, 'mlp_plane']}")
     assert isinstance(model, str)
@@ -313,8 +458,14 @@ def model_surface(
         raise ModelError(("bias",), "bias must be true or false")
     if not bias and model != "linear_regression":
         raise ModelError(("bias",), "bias: false is offered for linear_regression (y = w·x)")
+    wanted = LOSSES[model][0] if loss is None else loss
+    chosen = next((name for name in LOSSES[model] if name == wanted), None)
+    if chosen is None:
+        choices = " or ".join(LOSSES[model])
+        why = " (cross-entropy takes labels 0/1)" if model == "linear_regression" else ""
+        raise ModelError(("loss",), f"{model} trains with {choices}{why}")
     if dataset is None:
-        dataset = NAMED_DATASETS[model][-1 if model == "linear_regression" else 0]
+        dataset = list(NAMED_DATASETS[model])[-1 if model == "linear_regression" else 0]
     if isinstance(dataset, str):
         key: Any = ("named", dataset)
         named_dataset(model, dataset, 0)  # validates the name
@@ -323,4 +474,4 @@ def model_surface(
         key = ("uploaded", (tuple(dataset["x"]), tuple(dataset["y"])))
     else:
         raise ModelError(("dataset",), "dataset must be a name or {x: [...], y: [...]}")
-    return _cached(model, key, batch_size, seed, shuffle, bias)
+    return _cached(model, key, batch_size, seed, shuffle, bias, chosen)

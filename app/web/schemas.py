@@ -48,6 +48,11 @@ class SurfaceOut(BaseModel):
     suggested_lr: float | None = Field(
         None, description="a gradient-descent learning rate well inside that bound: 1/λ"
     )
+    parameters: Literal[1, 2] = Field(
+        2,
+        description="how many parameters a run steps: 2, the point (x, y); 1 for y = w·x "
+        "(a model with `bias` off): start is [w], frames keep y at 0, the landscape is a curve",
+    )
 
 
 class Grid(BaseModel):
@@ -97,6 +102,9 @@ class SupportsOut(BaseModel):
     start_sweep: bool
     hyperparameter_sweep: bool
     network: bool = Field(description="POST /api/models/mlp/train")
+    param_groups: bool = Field(
+        description="RunRequest.param_groups: a plain first-order optimizer over its parameters"
+    )
 
 
 class OptimizerOut(BaseModel):
@@ -181,6 +189,13 @@ class ModelSurfaceIn(BaseModel):
         True,
         description="mini-batches: shuffled every epoch by the seeded DataLoader (true), or in "
         "data order (false, DataLoader(shuffle=False))",
+    )
+    loss: Literal["cross_entropy", "mse"] | None = Field(
+        None,
+        description="null: the model's own. linear_regression: mse; logistic_regression: "
+        "cross_entropy (nn.BCEWithLogitsLoss) or mse on the sigmoid's output "
+        "(nn.MSELoss()(torch.sigmoid(out), y), whose gradient vanishes where the sigmoid "
+        "saturates); mlp_plane: cross_entropy",
     )
     directions: Literal["random", "pca"] = Field(
         "random", description="mlp_plane: filter-normalized random directions, or PCA of training"

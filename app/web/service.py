@@ -71,6 +71,7 @@ def surface_out(surface: Surface) -> dict[str, Any]:
             {"x": s.x, "y": s.y, "loss": surface.loss_at(s.x, s.y)} for s in surface.saddles
         ],
         **stability_hint(surface),
+        "parameters": surface.parameters,
     }
 
 
@@ -125,6 +126,7 @@ def supports_out(spec: OptimizerSpec) -> dict[str, bool]:
         "start_sweep": spec.name in sweeps.START_OPTIMIZERS,
         "hyperparameter_sweep": spec.name in sweeps.HYPERPARAMETER_OPTIMIZERS,
         "network": training_refusal(spec) is None,
+        "param_groups": engine.param_groups_refusal(spec) is None,
     }
 
 
@@ -186,11 +188,14 @@ def resolve_surface(surface: str | CustomSurface | ModelSurfaceIn) -> str | Surf
             raise InvalidRequest(
                 ("surface",), "mlp_plane takes a dataset name (moons, spirals); no batch_size"
             )
+        if surface.loss not in (None, "cross_entropy"):
+            raise InvalidRequest(("surface", "loss"), "mlp_plane trains with cross_entropy")
         return plane_surface(dataset or "moons", surface.seed, surface.directions)
     data = dataset.model_dump() if isinstance(dataset, DatasetIn) else dataset
     return model_surface(
-        surface.model, data, surface.batch_size, surface.seed, surface.shuffle, surface.bias
-    )
+        surface.model, data, surface.batch_size, surface.seed, surface.shuffle, surface.bias,
+        surface.loss,
+    )  # fmt: skip
 
 
 def build_config(request: RunRequest, settings: Settings) -> RunConfig:

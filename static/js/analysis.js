@@ -20,31 +20,32 @@ import {
   withAlpha,
 } from "./plots.js";
 import { el } from "./dom.js";
+import { t, ts } from "./i18n.js";
 
 /** One Plotly symbol (and the same shape as an SVG path, 12 x 12) per event type. */
 export const EVENTS = {
   overshoot: {
-    label: "Overshoot",
+    label: t("Overshoot"),
     symbol: "triangle-up",
     path: "M6 1.2 11.2 10.4H.8Z",
   },
   oscillation: {
-    label: "Oscillation",
+    label: t("Oscillation"),
     symbol: "diamond",
     path: "M6 .6 11.4 6 6 11.4.6 6Z",
   },
   escape: {
-    label: "Escape",
+    label: t("Escape"),
     symbol: "star",
     path: "M6 .5l1.6 3.6 3.9.4-2.9 2.6.8 3.9L6 9 2.6 11l.8-3.9L.5 4.5l3.9-.4Z",
   },
   saddle_stall: {
-    label: "Saddle stall",
+    label: t("Saddle stall"),
     symbol: "hourglass",
     path: "M1.5 1.2h9L1.5 10.8h9Z",
   },
   divergence: {
-    label: "Divergence",
+    label: t("Divergence"),
     symbol: "x",
     path: "M2.6 1 6 4.4 9.4 1 11 2.6 7.6 6 11 9.4 9.4 11 6 7.6 2.6 11 1 9.4 4.4 6 1 2.6Z",
   },
@@ -67,15 +68,27 @@ export function eventSymbol(type, color) {
   return svg;
 }
 
-/** Break a sentence into hover lines of about `width` characters. */
+/** Chinese (and full-width) characters: two columns wide, and a line may break between any two. */
+const WIDE = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef";
+const TOKENS = new RegExp(`\\s+|[${WIDE}]|[^\\s${WIDE}]+`, "g");
+const columns = (text) => [...text].reduce((n, c) => n + (c.charCodeAt(0) >= 0x2e80 ? 2 : 1), 0);
+
+/** Break a sentence into hover lines of about `width` columns (words, or Chinese characters). */
 function wrap(text, width = 56) {
   const lines = [];
   let line = "";
-  for (const word of String(text).split(/\s+/)) {
-    if (line && line.length + word.length + 1 > width) {
+  let space = false;
+  for (const token of String(text).match(TOKENS) || []) {
+    if (/^\s/.test(token)) {
+      space = true;
+      continue;
+    }
+    const joined = line && space ? ` ${token}` : token;
+    if (line && columns(line) + columns(joined) > width) {
       lines.push(line);
-      line = word;
-    } else line = line ? `${line} ${word}` : word;
+      line = token;
+    } else line += joined;
+    space = false;
   }
   if (line) lines.push(line);
   return lines.map(escapeHover).join("<br>");
@@ -119,27 +132,27 @@ function stage(run) {
 }
 
 function hoverText(run, event) {
-  const head = `<b>${EVENTS[event.type].label}</b> · step ${event.step} · ${escapeHover(run.label)}`;
-  const off =
-    event.drawnAt < event.step
-      ? `<br><i>off the map: drawn where the run left it (step ${event.drawnAt})</i>`
-      : "";
-  return `${head}<br>${wrap(event.detail)}${off}`;
+  const step = escapeHover(t("step {step}", { step: event.step }));
+  const head = `<b>${escapeHover(EVENTS[event.type].label)}</b> · ${step} · ${escapeHover(run.label)}`;
+  const left = t("off the map: drawn where the run left it (step {step})", { step: event.drawnAt });
+  const off = event.drawnAt < event.step ? `<br><i>${escapeHover(left)}</i>` : "";
+  return `${head}<br>${wrap(ts(event.detail))}${off}`;
 }
 
 /** "bound 2(1+β)/lr = 3800": the threshold as the lr makes it (else with its condition). */
 function boundLabel(stability, threshold, condition) {
   const value = escapeHover(fmt(threshold, 3));
   return stability.formula
-    ? `bound ${escapeHover(stability.formula)} = ${value}`
-    : `bound ${value} · ${escapeHover(condition)}`;
+    ? t("bound {formula} = {value}", { formula: escapeHover(stability.formula), value })
+    : t("bound {value} · {condition}", { value, condition: escapeHover(condition) });
 }
 
 /** The rule's condition alone: "gradient descent is stable while lr·λ < 2" → "lr·λ < 2". */
 export function ruleCondition(rule) {
   if (!rule) return "";
   const cut = rule.indexOf(" while ");
-  return cut < 0 ? rule : rule.slice(cut + 7);
+  // The English rule is cut; what remains is a formula, or for ascent a sentence (ts).
+  return ts(cut < 0 ? rule : rule.slice(cut + 7));
 }
 
 export class Phenomena {
@@ -239,7 +252,7 @@ export class Phenomena {
           ? {
               type: "scatter",
               mode: "markers",
-              name: "events",
+              name: t("events"),
               meta: { role: "events", of: run.id },
               x: events.map((e) => e.frame.x),
               y: events.map((e) => e.frame.y),
@@ -289,7 +302,9 @@ export class Phenomena {
             meta: { role: "events", of: run.id },
             x: events.map((e) => e.frame.step),
             y: events.map((e) => e.frame.loss),
-            text: events.map((e) => `${EVENTS[e.type].label}: ${wrap(e.detail, 48)}`),
+            text: events.map(
+              (e) => `${escapeHover(EVENTS[e.type].label)}${t(": ")}${wrap(ts(e.detail), 48)}`,
+            ),
             hovertemplate: "%{text}<extra></extra>",
             marker: {
               symbol: events.map((e) => EVENTS[e.type].symbol),
@@ -324,13 +339,13 @@ export class Phenomena {
       this.count.textContent = analysis ? String(events.length) : "";
       this.outcome.replaceChildren();
       if (!run || run.slot.status === "running") {
-        this.outcome.textContent = "The selected run is still running…";
+        this.outcome.textContent = t("The selected run is still running…");
       } else if (!analysis) {
-        this.outcome.textContent = "No analysis: the run did not finish.";
+        this.outcome.textContent = t("No analysis: the run did not finish.");
       } else {
-        const label = el("span", "events-outcome-label", "Outcome");
+        const label = el("span", "events-outcome-label", t("Outcome"));
         label.dataset.type = analysis.outcome.type;
-        this.outcome.append(label, ` ${analysis.outcome.detail}`);
+        this.outcome.append(label, ` ${ts(analysis.outcome.detail)}`);
       }
       const items = events.map((event) => {
         const item = el("li", "event");
@@ -340,21 +355,21 @@ export class Phenomena {
         item.classList.toggle("is-phenomenon", event.type === this.highlight);
         const button = el("button", "event-button");
         button.type = "button";
-        button.title = `Move the playhead to step ${event.step}`;
+        button.title = t("Move the playhead to step {step}", { step: event.step });
         const head = el("span", "event-head");
         head.append(
-          el("span", "event-type", EVENTS[event.type].label),
-          el("span", "event-step", `step ${event.step}`),
+          el("span", { class: "event-type", "data-badge": t("scenario"), text: EVENTS[event.type].label }),
+          el("span", "event-step", t("step {step}", { step: event.step })),
         );
         const text = el("span", "event-text");
-        text.append(head, el("span", "event-detail", event.detail));
+        text.append(head, el("span", "event-detail", ts(event.detail)));
         button.append(eventSymbol(event.type, run.color), text);
         item.append(button);
         return item;
       });
       this.list.replaceChildren(...items);
       if (analysis && !events.length) {
-        this.list.append(el("li", "events-empty", "No events: a smooth, uneventful descent."));
+        this.list.append(el("li", "events-empty", t("No events: a smooth, uneventful descent.")));
       }
       this.passedAt = null;
     }
@@ -417,40 +432,53 @@ export class Phenomena {
     note.replaceChildren();
     note.title = "";
     if (!run || run.slot.status === "running") {
-      note.textContent = "Waiting for the selected run to finish…";
+      note.textContent = t("Waiting for the selected run to finish…");
       return;
     }
     if (!analysis) {
-      note.textContent = "No analysis: the run did not finish.";
+      note.textContent = t("No analysis: the run did not finish.");
       return;
     }
     const s = analysis.stability;
     const optimizer = run.slot.config ? run.slot.config.optimizer : run.label;
     note.title = s.rule
-      ? `${capitalize(s.rule)}: the largest Hessian eigenvalue λ must stay below the bound.`
+      ? t("{rule}: the largest Hessian eigenvalue λ must stay below the bound.", {
+          rule: capitalize(ts(s.rule)),
+        })
       : "";
     if (s.threshold === null) {
-      const why = s.rule ? ` with these settings (${ruleCondition(s.rule)})` : "";
-      note.append(`No closed-form bound for ${optimizer}${why}. `);
-      note.append(el("span", "note-faint", `Largest λ ${fmt(s.max_sharpness)}.`));
+      const condition = ruleCondition(s.rule);
+      note.append(
+        s.rule
+          ? t("No closed-form bound for {optimizer} with these settings ({condition}). ", {
+              optimizer,
+              condition,
+            })
+          : t("No closed-form bound for {optimizer}. ", { optimizer }),
+      );
+      note.append(el("span", "note-faint", t("Largest λ {value}.", { value: fmt(s.max_sharpness) })));
       note.append(this.endSharpness(s));
       return;
     }
     const over = s.max_sharpness > s.threshold;
     const verdict = el("span", over ? "note-bad" : "note-good");
-    verdict.textContent = `max λ ${fmt(s.max_sharpness)} ${over ? ">" : "<"} bound ${fmt(s.threshold)}`;
+    verdict.textContent = t("max λ {max} {relation} bound {bound}", {
+      max: fmt(s.max_sharpness),
+      relation: over ? ">" : "<",
+      bound: fmt(s.threshold),
+    });
     // The bound is the lr's: "2/lr", "2(1+β)/lr" (so a smaller lr raises it).
-    const formula = s.formula ? ` = ${s.formula}` : "";
-    note.append(
-      verdict,
-      el("span", "note-faint", `, the bound${formula} · stable while ${ruleCondition(s.rule)}`),
-    );
+    const condition = ruleCondition(s.rule);
+    const rest = s.formula
+      ? t(", the bound = {formula} · stable while {condition}", { formula: s.formula, condition })
+      : t(", the bound · stable while {condition}", { condition });
+    note.append(verdict, el("span", "note-faint", rest));
     if (s.measured_contraction !== null && s.predicted_contraction !== null) {
       const line = el("span", "note-line");
       line.append(
-        "contraction/step: measured ",
+        t("contraction/step: measured "),
         el("b", "", fmt(s.measured_contraction, 3)),
-        " · predicted ",
+        t(" · predicted "),
         el("b", "", fmt(s.predicted_contraction, 3)),
       );
       note.append(line);
@@ -462,8 +490,8 @@ export class Phenomena {
   endSharpness(s) {
     const line = el("span", "note-line");
     line.dataset.testid = "end-sharpness";
-    line.append("λ where it ended: ", el("b", "", fmt(s.final_sharpness)));
-    line.title = "The Hessian's largest eigenvalue at the last frame: how sharp the point is";
+    line.append(t("λ where it ended: "), el("b", "", fmt(s.final_sharpness)));
+    line.title = t("The Hessian's largest eigenvalue at the last frame: how sharp the point is");
     return line;
   }
 
@@ -518,7 +546,7 @@ export class Phenomena {
     data.push({
       type: "scatter",
       mode: "lines",
-      name: "sharpness",
+      name: t("sharpness"),
       meta: { role: "sharpness", runId: run.id },
       x: steps,
       y: sharp,
@@ -530,12 +558,12 @@ export class Phenomena {
       data.push({
         type: "scatter",
         mode: "lines",
-        name: "bound",
+        name: t("bound"),
         meta: { role: "threshold", value: threshold, rule: analysis.stability.rule },
         x: [0, last],
         y: [threshold, threshold],
         line: { color: BAD, width: 1.6, dash: "dash" },
-        hovertemplate: `bound %{y:.4g} (${escapeHover(condition)})<extra></extra>`,
+        hovertemplate: `${escapeHover(t("bound"))} %{y:.4g} (${escapeHover(condition)})<extra></extra>`,
       });
       layout.annotations = [
         {

@@ -1,5 +1,7 @@
 // HTTP and WebSocket client for the losslab API (docs/API.md).
 
+import { t, ts } from "./i18n.js";
+
 export class ApiError extends Error {
   constructor(status, detail) {
     super(typeof detail === "string" ? detail : `HTTP ${status}`);
@@ -39,7 +41,7 @@ export async function send(url, init = {}, { onWait, signal } = {}) {
   if (response.ok) return response;
   const body = await response.json().catch(() => null);
   if (response.status === 429 && onWait) {
-    throw new ApiError(429, "The server is still busy: try again in a moment.");
+    throw new ApiError(429, t("The server is still busy: try again in a moment."));
   }
   throw new ApiError(response.status, body && body.detail);
 }
@@ -70,7 +72,8 @@ export async function postCSV(url, text) {
 
 /**
  * What went wrong, in the server's words: a 422's messages (with `withField`, each after the
- * field it names unless it names it itself), a string detail, or the error's own message.
+ * field it names unless it names it itself), a string detail, or the error's own message;
+ * the server's English in the page's language (`ts`).
  */
 export function errorText(error, { withField = false } = {}) {
   const detail = error && error.detail;
@@ -79,13 +82,14 @@ export function errorText(error, { withField = false } = {}) {
       .map((d) => {
         const at = Array.isArray(d.loc) ? d.loc.filter((p) => p !== "body").join(".") : "";
         const named = String(d.msg).includes(at.split(".").pop());
-        return withField && at && !named ? `${at}: ${d.msg}` : d.msg;
+        const message = ts(String(d.msg));
+        return withField && at && !named ? t("{field}: {message}", { field: at, message }) : message;
       })
-      .join("; ");
+      .join(t("; "));
   }
-  if (typeof detail === "string") return detail;
-  if (error && error.status === 429) return "The server is busy: try again in a moment.";
-  return error && error.message ? error.message : "The request failed.";
+  if (typeof detail === "string") return ts(detail);
+  if (error && error.status === 429) return t("The server is busy: try again in a moment.");
+  return error && error.message ? ts(error.message) : t("The request failed.");
 }
 
 /**

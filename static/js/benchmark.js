@@ -28,6 +28,7 @@ import { HOVER, numberText, streamMap } from "./maps.js";
 import { Picker } from "./picker.js";
 import { CONFIG, FRAMED_AXIS, INK, baseLayout, escapeHover, plotlyReady } from "./plots.js";
 import { defaults } from "./state.js";
+import { t, ts } from "./i18n.js";
 
 /** One colour per optimizer of an answer, twelve far apart (the runs' eight have near twins). */
 const COLORS = [
@@ -58,6 +59,20 @@ const settingsText = (values) =>
   Object.entries(values)
     .map(([name, value]) => `${name} ${valueText(value)}`)
     .join(", ");
+const medianSteps = (steps) => t("median {steps} steps", { steps: fmt(steps) });
+/** The protocol's rules by name (the API's keys), as the page says them. */
+const RULE_NAMES = {
+  success: t("success"),
+  starts: t("starts"),
+  tuning: t("tuning"),
+  interval: t("interval"),
+  sensitivity: t("sensitivity"),
+  final_loss: t("final loss"),
+  rank: t("rank"),
+  memory: t("memory"),
+  step_cost: t("step cost"),
+};
+const ruleName = (name) => RULE_NAMES[name] || name.replaceAll("_", " ");
 /** Whether a benchmark can tune a run of `spec` (catalog.runSpec): it has an lr. */
 const tunable = (spec) => Boolean(spec && spec.hyperparameters.some((hp) => hp.name === "lr"));
 /** Room over a plot for Plotly's PNG button: a finger's size on a phone (app.css). */
@@ -68,37 +83,38 @@ const COLUMNS = [
   {
     key: "overall",
     head: "#",
-    title: "Overall rank: by the mean of the optimizer's ranks on each surface",
+    title: t("Overall rank: by the mean of the optimizer's ranks on each surface"),
     value: (r, b) => b.optimizer(r).rank,
   },
   {
     key: "optimizer",
-    head: "optimizer",
+    head: t("optimizer"),
     value: (r) => r.optimizer,
     cell: (r, b) => [
       el("span", { class: "swatch", style: `--run-color: ${b.optimizer(r).color}` }),
       r.optimizer,
     ],
   },
-  { key: "surface", head: "surface", value: (r, b) => b.surface(r).title },
+  { key: "surface", head: t("surface"), value: (r, b) => ts(b.surface(r).title) },
   {
     key: "tuned_lr",
-    head: "tuned lr",
-    title: "The grid's lr with the highest success rate (ties: fewer steps, lower loss, lower lr)",
+    head: t("tuned lr"),
+    title: t("The grid's lr with the highest success rate (ties: fewer steps, lower loss, lower lr)"),
     value: (r) => r.tuned_lr,
     cell: (r, b) => {
       if (!r.tuned_at_edge) return fmt(r.tuned_lr, 3);
       const low = r.tuned_lr <= b.answer.protocol.lr.values[0];
-      const [end, beyond] = low ? ["lowest", "lower"] : ["highest", "higher"];
-      const title = `The grid's ${end} lr: a ${beyond} one may do better (widen the grid)`;
-      const mark = el("span", { class: "bench-edge", title, text: low ? "◂ edge" : "edge ▸" });
+      const title = low
+        ? t("The grid's lowest lr: a lower one may do better (widen the grid)")
+        : t("The grid's highest lr: a higher one may do better (widen the grid)");
+      const mark = el("span", { class: "bench-edge", title, text: low ? t("◂ edge") : t("edge ▸") });
       return [fmt(r.tuned_lr, 3), mark];
     },
   },
   {
     key: "success",
-    head: "success",
-    title: "Runs that reached the target at the tuned lr, and the 95% Wilson interval of the rate",
+    head: t("success"),
+    title: t("Runs that reached the target at the tuned lr, and the 95% Wilson interval of the rate"),
     value: (r) => r.success_rate,
     cell: (r) => [
       el("b", { text: `${r.successes}/${r.runs}` }),
@@ -110,41 +126,42 @@ const COLUMNS = [
   },
   {
     key: "median_steps",
-    head: "median steps",
-    title: "Median steps to the target over the runs that reached it",
+    head: t("median steps"),
+    title: t("Median steps to the target over the runs that reached it"),
     value: (r) => r.median_steps,
   },
   {
     key: "final_loss",
-    head: "final loss",
-    title: "Median final loss over the runs that did not diverge",
+    head: t("final loss"),
+    title: t("Median final loss over the runs that did not diverge"),
     value: (r) => (r.final_loss ? r.final_loss.median : null),
   },
   {
     key: "diverged",
-    head: "diverged",
-    title: "Runs at the tuned lr that left the bounds or went non-finite",
+    head: t("diverged"),
+    title: t("Runs at the tuned lr that left the bounds or went non-finite"),
     value: (r) => r.diverged,
     cell: (r) =>
       r.diverged ? el("span", { class: "bench-bad", text: `${r.diverged}/${r.runs}` }) : "0",
   },
   {
     key: "sensitivity",
-    head: "lr range",
-    title: "lr sensitivity: the decades of lr around the tuned one that keep 90% of its success",
+    head: t("lr range"),
+    title: t("lr sensitivity: the decades of lr around the tuned one that keep 90% of its success"),
     value: (r) => r.sensitivity_decades,
-    cell: (r) => (r.sensitivity_decades === null ? "–" : `${fmt(r.sensitivity_decades, 2)} dec`),
+    cell: (r) =>
+      r.sensitivity_decades === null ? "–" : t("{n} dec", { n: fmt(r.sensitivity_decades, 2) }),
   },
   {
     key: "state",
-    head: "state B/param",
-    title: "Bytes of optimizer state per parameter element",
+    head: t("state B/param"),
+    title: t("Bytes of optimizer state per parameter element"),
     value: (r, b) => b.optimizer(r).state_bytes_per_parameter,
   },
   {
     key: "step",
-    head: "step µs",
-    title: "Median µs of one optimizer.step() on a 64×64 parameter, measured on the server",
+    head: t("step µs"),
+    title: t("Median µs of one optimizer.step() on a 64×64 parameter, measured on the server"),
     value: (r, b) => {
       const seconds = b.optimizer(r).step_seconds;
       return typeof seconds === "number" ? seconds * 1e6 : null;
@@ -230,8 +247,8 @@ export class Benchmark {
         checked: this.defaults.surfaces.includes(surface.name),
         "data-testid": "bench-surface",
       });
-      const label = el("label", { class: "check-row", title: surface.description }, box);
-      label.append(el("span", { text: surface.title }));
+      const label = el("label", { class: "check-row", title: ts(surface.description) }, box);
+      label.append(el("span", { text: ts(surface.title) }));
       this.dom.surfaces.append(label);
     }
   }
@@ -243,18 +260,19 @@ export class Benchmark {
       .filter((spec) => !spec.excluded && tunable(runSpec(specs, spec.name, {})))
       .map((spec) => spec.name);
     const root = Picker.create({
-      label: "Add an optimizer",
+      label: t("Add an optimizer"),
       testid: "bench-add",
-      title: "Any optimizer of the catalogue with a learning rate, at its defaults",
+      title: t("Any optimizer of the catalogue with a learning rate, at its defaults"),
       specs: [...specs.values()],
       only,
-      noun: "optimizers with an lr",
+      noun: t("optimizers with an lr"),
+      one: t("optimizer with an lr"),
       onPick: (name) => {
         root.picker.set("");
         this.add({ name, hyperparameters: {} });
       },
     });
-    root.querySelector("input").placeholder = "type a name…";
+    root.querySelector("input").placeholder = t("type a name…");
     this.panel.querySelector("[data-bench-picker]").append(root);
   }
 
@@ -329,7 +347,7 @@ export class Benchmark {
     const key = (e) => JSON.stringify([e.name, e.hyperparameters]);
     const same = this.entries.find((e) => key(e) === key(entry));
     const name = same && (same.label || this.title(same));
-    this.dom.note.textContent = same ? `${name} is in the list already.` : "";
+    this.dom.note.textContent = same ? t("{name} is in the list already.", { name }) : "";
     this.dom.note.hidden = !same;
     if (!same) this.entries.push(entry);
     this.renderForm();
@@ -377,15 +395,18 @@ export class Benchmark {
           class: "bench-remove",
           "data-testid": "bench-remove",
           "data-index": String(index),
-          "aria-label": `Remove ${name}`,
-          title: `Remove ${name} from the benchmark`,
+          "aria-label": t("Remove {name}", { name }),
+          title: t("Remove {name} from the benchmark", { name }),
           text: "×",
         });
         item.append(main, remove);
         return item;
       }),
     );
-    d.count.textContent = `${this.entries.length} of ${limits.max_benchmark_optimizers}`;
+    d.count.textContent = t("{n} of {max}", {
+      n: this.entries.length,
+      max: limits.max_benchmark_optimizers,
+    });
     // The selected run's optimizer, offered as it is set (the page behind cannot change while
     // the panel is open).
     const state = this.host.state;
@@ -394,10 +415,13 @@ export class Benchmark {
     d.addRun.hidden = !entry;
     if (entry) {
       const settings = settingsText(entry.hyperparameters);
-      d.addRunLabel.textContent = `Run ${index}'s ${entry.name}${settings ? `, ${settings}` : ""}`;
-      d.addRun.title =
-        `Add run ${index}'s optimizer with its settings fixed (its lr is what the benchmark ` +
-        "tunes; its schedule, clipping and noise are left out)";
+      d.addRunLabel.textContent = settings
+        ? t("Run {index}'s {optimizer}, {settings}", { index, optimizer: entry.name, settings })
+        : t("Run {index}'s {optimizer}", { index, optimizer: entry.name });
+      d.addRun.title = t(
+        "Add run {index}'s optimizer with its settings fixed (its lr is what the benchmark tunes; its schedule, clipping and noise are left out)",
+        { index },
+      );
     }
     this.renderSize();
   }
@@ -410,10 +434,17 @@ export class Benchmark {
     const read = (name) => readNumber(this.boxes.find((box) => box.name === name));
     const [steps, starts, n] = [read("steps"), read("starts"), read("lr.n")];
     const [o, s] = [this.entries.length, this.surfaceNames().length];
+    const runs = o * s * n * starts;
     this.dom.size.textContent =
       steps && starts && n
-        ? `${o} optimizers × ${s} surfaces × ${n} lrs × ${starts} starts: ` +
-          `${(o * s * n * starts).toLocaleString("en")} runs of ${steps} steps`
+        ? t("{optimizers} × {surfaces} × {lrs} × {starts}: {runs} of {steps}", {
+            optimizers: o === 1 ? t("1 optimizer") : t("{n} optimizers", { n: o }),
+            surfaces: s === 1 ? t("1 surface") : t("{n} surfaces", { n: s }),
+            lrs: n === 1 ? t("1 lr") : t("{n} lrs", { n }),
+            starts: starts === 1 ? t("1 start") : t("{n} starts", { n: starts }),
+            runs: runs === 1 ? t("1 run") : t("{n} runs", { n: runs.toLocaleString("en") }),
+            steps: steps === 1 ? t("1 step") : t("{n} steps", { n: steps }),
+          })
         : "";
   }
 
@@ -426,7 +457,7 @@ export class Benchmark {
     }
     const bad = this.boxes.filter((box) => values[box.name] === null).map((box) => box.name);
     if (bad.length) {
-      this.fail(`${bad.join(", ")}: a number, please.`);
+      this.fail(t("{fields}: a number, please.", { fields: bad.join(t(", ")) }));
       return null;
     }
     return {
@@ -451,8 +482,11 @@ export class Benchmark {
     const controller = new AbortController();
     this.controller = controller;
     const d = this.dom;
-    const size = `${body.optimizers.length} optimizers × ${body.surfaces.length} surfaces`;
-    const running = `Running ${size}…`;
+    const [o, s] = [body.optimizers.length, body.surfaces.length];
+    const running = t("Running {optimizers} × {surfaces}…", {
+      optimizers: o === 1 ? t("1 optimizer") : t("{n} optimizers", { n: o }),
+      surfaces: s === 1 ? t("1 surface") : t("{n} surfaces", { n: s }),
+    });
     this.progress(0);
     d.progress.hidden = false;
     d.run.disabled = true;
@@ -465,21 +499,24 @@ export class Benchmark {
         onProgress: (fraction) => this.progress(fraction),
         onWait: (seconds) => {
           d.status.textContent = seconds
-            ? `The server is busy: trying again in ${seconds} s…`
+            ? t("The server is busy: trying again in {seconds} s…", { seconds })
             : running;
         },
       });
       this.show(body, answer);
-      d.status.textContent =
-        `Done in ${fmt(answer.seconds, 2)} s. Click a cell or a row to watch its run.`;
+      d.status.textContent = t("Done in {seconds} s. Click a cell or a row to watch its run.", {
+        seconds: fmt(answer.seconds, 2),
+      });
     } catch (error) {
       if (error.name === "AbortError") {
-        d.status.textContent =
-          "Cancelled: the server stopped the benchmark." +
-          (this.answer ? " The results shown are the previous one's." : "");
+        d.status.textContent = this.answer
+          ? t("Cancelled: the server stopped the benchmark. The results shown are the previous one's.")
+          : t("Cancelled: the server stopped the benchmark.");
       } else {
         d.status.textContent = "";
-        this.fail(`Could not run the benchmark: ${errorText(error, { withField: true })}`);
+        this.fail(
+          t("Could not run the benchmark: {error}", { error: errorText(error, { withField: true }) }),
+        );
         this.mark(error.detail);
       }
     } finally {
@@ -546,7 +583,7 @@ export class Benchmark {
     this.renderProtocol();
     const select = this.dom.curvesSurface;
     const keep = select.value;
-    select.replaceChildren(...answer.surfaces.map((s) => new Option(s.title, s.name)));
+    select.replaceChildren(...answer.surfaces.map((s) => new Option(ts(s.title), s.name)));
     if (this.bySurface.has(keep)) select.value = keep;
     this.renderTable();
     this.plotKey = "";
@@ -564,20 +601,34 @@ export class Benchmark {
   renderProtocol() {
     const { protocol: p, surfaces } = this.answer;
     const v = p.versions;
-    this.dom.protocol.textContent =
-      `lr ${numberText(p.lr.min)} to ${numberText(p.lr.max)}, ${p.lr.n} values (log) · ` +
-      `${p.starts} starts per surface (seed ${p.seed}) · ${p.steps} steps · ` +
-      `tolerance ${numberText(p.tolerance)} · ${p.dtype} · losslab ${v.losslab}, ` +
-      `torch ${v.torch}, pytorch_optimizer ${v.pytorch_optimizer}, Python ${v.python}`;
-    const rules = Object.entries(p.rules);
-    this.dom.protocol.title = rules.map(([name, text]) => `${name}: ${text}`).join("\n\n");
+    this.dom.protocol.textContent = t(
+      "lr {min} to {max}, {n} values (log) · {starts} starts per surface (seed {seed}) · {steps} steps · tolerance {tolerance} · {dtype} · losslab {losslab}, torch {torch}, pytorch_optimizer {pytorch_optimizer}, Python {python}",
+      {
+        min: numberText(p.lr.min),
+        max: numberText(p.lr.max),
+        n: p.lr.n,
+        starts: p.starts,
+        seed: p.seed,
+        steps: p.steps,
+        tolerance: numberText(p.tolerance),
+        dtype: p.dtype,
+        losslab: v.losslab,
+        torch: v.torch,
+        pytorch_optimizer: v.pytorch_optimizer,
+        python: v.python,
+      },
+    );
+    const rules = Object.entries(p.rules).map(([name, text]) => [ruleName(name), ts(text)]);
+    this.dom.protocol.title = rules
+      .map(([name, text]) => t("{field}: {message}", { field: name, message: text }))
+      .join("\n\n");
     const targets = surfaces.map((s) => [
-      `target, ${s.title}`,
-      `loss ≤ ${fmt(s.target, 4)}: ${s.target_rule}`,
+      t("target, {surface}", { surface: ts(s.title) }),
+      t("loss ≤ {target}: {rule}", { target: fmt(s.target, 4), rule: ts(s.target_rule) }),
     ]);
     this.dom.rules.replaceChildren(
       ...[...rules, ...targets].flatMap(([name, text]) => [
-        el("dt", { text: name.replace("_", " ") }),
+        el("dt", { text: name }),
         el("dd", { text }),
       ]),
     );
@@ -595,7 +646,7 @@ export class Benchmark {
         });
         const arrow = el("span", { class: "bench-arrow", "aria-hidden": "true" });
         arrow.textContent = sorted ? (dir > 0 ? "▲" : "▼") : "";
-        const title = c.title || `Sort by ${c.head}`;
+        const title = c.title || t("Sort by {column}", { column: c.head });
         th.append(el("button", { type: "button", class: "bench-sort", title }, c.head, arrow));
         return th;
       }),
@@ -617,9 +668,12 @@ export class Benchmark {
       "data-surface": row.surface,
       tabIndex: 0,
       class: index === this.loaded ? "is-loaded" : null,
-      title:
-        `Watch ${row.optimizer} at lr ${fmt(row.tuned_lr, 3)} on ${surface.title}, ` +
-        `from (${start.join(", ")})`,
+      title: t("Watch {optimizer} at lr {lr} on {surface}, from ({start})", {
+        optimizer: row.optimizer,
+        lr: fmt(row.tuned_lr, 3),
+        surface: ts(surface.title),
+        start: start.join(", "),
+      }),
     });
     for (const c of COLUMNS) {
       const value = c.value(row, this);
@@ -716,15 +770,23 @@ export class Benchmark {
     const cell = (fn) =>
       this.cells.map((line) => line.map((i) => (i === null ? null : fn(rows[i]))));
     const hover = (r) =>
-      `<b>${escapeHover(r.optimizer)}</b> on ${escapeHover(this.surface(r).title)}<br>` +
-      `${r.successes} of ${r.runs} reach the target at lr ${fmt(r.tuned_lr, 3)}<br>` +
-      (r.median_steps === null ? "" : `median ${fmt(r.median_steps)} steps · `) +
-      "click to watch a run";
+      escapeHover(t("{optimizer} on {surface}", { optimizer: r.optimizer, surface: ts(this.surface(r).title) })) +
+      "<br>" +
+      escapeHover(
+        t("{successes} of {runs} reach the target at lr {lr}", {
+          successes: r.successes,
+          runs: r.runs,
+          lr: fmt(r.tuned_lr, 3),
+        }),
+      ) +
+      "<br>" +
+      (r.median_steps === null ? "" : `${escapeHover(medianSteps(r.median_steps))} · `) +
+      escapeHover(t("click to watch a run"));
     return [
       {
         type: "heatmap",
         meta: { role: "bench-success" },
-        x: surfaces.map((s) => s.title),
+        x: surfaces.map((s) => ts(s.title)),
         y: labels,
         z: cell((r) => r.success_rate),
         text: cell((r) => `${r.successes}/${r.runs}`),
@@ -740,7 +802,7 @@ export class Benchmark {
         ygap: 2,
         showscale: !narrow,
         colorbar: {
-          title: { text: "success", side: "right", font: { size: 11 } },
+          title: { text: t("success"), side: "right", font: { size: 11 } },
           thickness: 10,
           outlinewidth: 0,
           tickformat: ".0%",
@@ -778,7 +840,7 @@ export class Benchmark {
       if (!row) continue;
       const name = escapeHover(label);
       const steps = (c) =>
-        c.median_steps === null ? "none reach the target" : `median ${fmt(c.median_steps)} steps`;
+        c.median_steps === null ? t("none reach the target") : medianSteps(c.median_steps);
       traces.push(
         {
           type: "scatter",
@@ -793,13 +855,13 @@ export class Benchmark {
           line: { color: o.color, width: 2, dash: o.index < COLORS.length ? "solid" : "dash" },
           marker: { color: o.color, size: 5 },
           hovertemplate:
-            `<b>${name}</b> at lr %{x:.3g}<br>` +
-            "%{y:.0%} succeed · %{customdata}<extra></extra>",
+            `<b>${name}</b> ${escapeHover(t("at lr"))} %{x:.3g}<br>` +
+            `%{y:.0%} ${escapeHover(t("succeed"))} · %{customdata}<extra></extra>`,
         },
         {
           type: "scatter",
           mode: "markers",
-          name: `${label}, tuned`,
+          name: t("{optimizer}, tuned", { optimizer: label }),
           legendgroup: label,
           showlegend: false,
           meta: { role: "bench-tuned", optimizer: label },
@@ -811,7 +873,7 @@ export class Benchmark {
             symbol: "diamond",
             line: { color: "#ffffff", width: 1.5 },
           },
-          hovertemplate: `<b>${name}</b>: tuned lr %{x:.3g}, %{y:.0%} succeed<extra></extra>`,
+          hovertemplate: `<b>${name}</b>${escapeHover(t(": tuned lr"))} %{x:.3g}, %{y:.0%} ${escapeHover(t("succeed"))}<extra></extra>`,
         },
       );
     }
@@ -829,9 +891,9 @@ export class Benchmark {
         ...axis,
         type: "log",
         exponentformat: "power",
-        title: title("lr (log) · ◆ tuned"),
+        title: title(t("lr (log) · ◆ tuned")),
       },
-      yaxis: { ...axis, range: [-0.04, 1.04], tickformat: ".0%", title: title("success") },
+      yaxis: { ...axis, range: [-0.04, 1.04], tickformat: ".0%", title: title(t("success")) },
       legend: narrow
         ? { orientation: "h", x: 0, y: -0.28, yanchor: "top", font: { size: 11 } }
         : { x: 1.02, y: 1, font: { size: 11 } },

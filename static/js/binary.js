@@ -8,6 +8,8 @@
 // {"$array": {"dtype", "shape", "offset"}}. A stream: records of one kind byte, a uint32
 // payload length and the payload: "p" progress JSON, "d" the answer's blob, "e" error JSON.
 
+import { t } from "./i18n.js";
+
 export const BINARY = "application/x-losslab-binary";
 export const STREAM = "application/x-losslab-stream";
 
@@ -48,11 +50,11 @@ export function decodeBlob(blob) {
   // offsets in a blob are aligned from the blob's start, so the blob must start aligned.
   if (bytes.byteOffset % 8 !== 0) bytes = bytes.slice();
   if (bytes.length < 8 || MAGIC.some((b, i) => bytes[i] !== b)) {
-    throw new Error("not an LLB1 blob");
+    throw new Error(t("not an LLB1 blob"));
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const size = view.getUint32(4, true);
-  if (8 + size > bytes.length) throw new Error("LLB1 header runs past the blob");
+  if (8 + size > bytes.length) throw new Error(t("LLB1 header runs past the blob"));
   const header = parseJSON(bytes.subarray(8, 8 + size));
   return resolve(header, bytes, view);
 }
@@ -68,11 +70,11 @@ function resolve(value, bytes, view) {
 
 function array({ dtype, shape, offset }, bytes, view) {
   const Type = TYPES[dtype];
-  if (!Type) throw new Error(`LLB1: unknown dtype ${dtype}`);
+  if (!Type) throw new Error(t("LLB1: unknown dtype {dtype}", { dtype }));
   const count = shape.reduce((a, b) => a * b, 1);
   const end = offset + count * Type.BYTES_PER_ELEMENT;
   if (!(offset >= 0 && offset % 8 === 0 && end <= bytes.length)) {
-    throw new Error("LLB1: an array lies outside the blob");
+    throw new Error(t("LLB1: an array lies outside the blob"));
   }
   let flat;
   if (LITTLE_ENDIAN) {
@@ -165,5 +167,5 @@ export async function* readRecords(reader) {
     if (done) break;
     yield* records.push(value);
   }
-  if (records.pending) throw new Error("the stream ended in the middle of a record");
+  if (records.pending) throw new Error(t("the stream ended in the middle of a record"));
 }

@@ -3,21 +3,23 @@
 // and a run's settings, which for a wrapper (SAM, Lookahead, ...) are its own and its base
 // optimizer's side by side, as the request sends them (docs/API.md).
 
+import { t } from "./i18n.js";
+
 /** A wrapper's setting naming the optimizer it steps with (a "choice" of plain ones). */
 export const BASE = "base_optimizer";
 
 /** The picker's groups, in order: [key, label, test(spec)]. */
 const GROUPS = [
   ["torch", "torch.optim", (s) => s.source === "torch.optim"],
-  ["first_order", "First-order", (s) => s.family === "first_order"],
-  ["sharpness", "Sharpness-aware (SAM)", (s) => s.family === "sharpness"],
-  ["wrapper", "Wrappers", (s) => s.family === "wrapper"],
-  ["schedule_free", "Schedule-Free", (s) => s.family === "schedule_free"],
-  ["hessian", "Hessian-based", (s) => s.family === "hessian"],
-  ["closure", "Closure-based", (s) => s.family === "closure"],
+  ["first_order", t("First-order"), (s) => s.family === "first_order"],
+  ["sharpness", t("Sharpness-aware (SAM)"), (s) => s.family === "sharpness"],
+  ["wrapper", t("Wrappers"), (s) => s.family === "wrapper"],
+  ["schedule_free", t("Schedule-Free"), (s) => s.family === "schedule_free"],
+  ["hessian", t("Hessian-based"), (s) => s.family === "hessian"],
+  ["closure", t("Closure-based"), (s) => s.family === "closure"],
 ];
-const OTHER = ["other", "Other", () => true];
-const EXCLUDED = ["excluded", "Cannot run here", () => true];
+const OTHER = ["other", t("Other"), () => true];
+const EXCLUDED = ["excluded", t("Cannot run here"), () => true];
 
 /**
  * `specs` (in the API's order) as the picker's groups: [{key, label, specs}], empty ones left

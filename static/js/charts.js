@@ -16,6 +16,7 @@ import {
   traceMeta,
   unmarkTraces,
 } from "./plots.js";
+import { t } from "./i18n.js";
 
 const noRate = new WeakMap();
 
@@ -84,7 +85,7 @@ class StepChart {
     if (this.extra && !vm.perEpoch) {
       // Not the events of a run under preview: they belong to the path it replaced.
       const previewed = new Set(vm.runs.filter((r) => r.preview).map((r) => r.id));
-      traces.push(...this.extra(vm).filter((t) => !(t.meta && previewed.has(t.meta.of))));
+      traces.push(...this.extra(vm).filter((tr) => !(tr.meta && previewed.has(tr.meta.of))));
     }
     return [...under, ...traces];
   }
@@ -193,8 +194,8 @@ class StepChart {
       this.cue.hidden = !auto;
       if (auto) {
         const n = Math.floor(this.decades(vm));
-        this.cue.textContent = `log · ${n} decades`;
-        this.cue.title = `The losses span ${n} decades: shown on a log scale, so nothing is cut off`;
+        this.cue.textContent = t("log · {n} decades", { n });
+        this.cue.title = t("The losses span {n} decades: shown on a log scale, so nothing is cut off", { n });
       }
     }
     return chosen || auto;
@@ -221,7 +222,8 @@ class StepChart {
   notes(vm) {
     if (this.column !== "lr") return "";
     const none = vm.runs.filter((run) => !run.preview && withoutLr(run.columns));
-    return none.length ? `lr — (${none.map((run) => run.label).join(", ")}: no learning rate)` : "";
+    if (!none.length) return "";
+    return t("lr — ({runs}: no learning rate)", { runs: none.map((run) => run.label).join(t(", ")) });
   }
 
   layout(vm) {

@@ -9,6 +9,7 @@
 
 import { exact, roundSig } from "./format.js";
 import { el } from "./dom.js";
+import { t, ts } from "./i18n.js";
 
 const LOG_POSITIONS = 1000;
 let uid = 0;
@@ -77,8 +78,8 @@ export function scaleFor(hp, { zero = false } = {}) {
       attrs: { min: 0, max: LOG_POSITIONS, step: 1 },
       toPosition: (v) => {
         if (v === null || !(v > 0)) return 0;
-        const t = (Math.log10(v) - a) / (b - a);
-        return Math.round(Math.min(1, Math.max(zero ? 1 / LOG_POSITIONS : 0, t)) * LOG_POSITIONS);
+        const f = (Math.log10(v) - a) / (b - a);
+        return Math.round(Math.min(1, Math.max(zero ? 1 / LOG_POSITIONS : 0, f)) * LOG_POSITIONS);
       },
       toValue: (p) =>
         zero && Number(p) <= 0
@@ -106,10 +107,10 @@ export function scaleFor(hp, { zero = false } = {}) {
  * taken ("grab": pointer down, focus, a key), let go ("release": pointer up, change, blur),
  * or hovered ("hover", "unhover"): live.js asks for a sweep then.
  */
-function numberControl(hp, { index, nullable, label, onValue, onGrab }) {
+function numberControl(hp, { index, nullable, label, name = label, onValue, onGrab }) {
   const id = `hp-${hp.name}-${index ?? "v"}-${++uid}`;
   const scale = scaleFor(hp);
-  const title = hp.description;
+  const title = ts(hp.description);
   const withSlider = !(hp.type === "int" && hp.nullable);
   const slider = withSlider
     ? el("input", {
@@ -120,7 +121,8 @@ function numberControl(hp, { index, nullable, label, onValue, onGrab }) {
         ...scale.attrs,
         "data-hparam": index === undefined ? hp.name : null,
         "data-hparam-index": index,
-        "aria-label": index === undefined ? null : `${hp.name} element ${index}`,
+        "aria-label":
+          index === undefined ? null : hp.parts ? name : t("{name} element {index}", { name: hp.name, index }),
       })
     : null;
   const box = el("input", {
@@ -129,7 +131,7 @@ function numberControl(hp, { index, nullable, label, onValue, onGrab }) {
     step: hp.type === "int" ? 1 : "any",
     title,
     id: withSlider ? null : id,
-    "aria-label": `${label} value`,
+    "aria-label": t("{name} value", { name }),
     "data-hparam": withSlider ? null : hp.name,
     "data-hparam-value": hp.name,
     "data-hparam-value-index": index,
@@ -141,8 +143,8 @@ function numberControl(hp, { index, nullable, label, onValue, onGrab }) {
         type: "checkbox",
         "data-hparam-auto": hp.name,
         "data-hparam-auto-index": index,
-        "aria-label": `${label}: auto (torch's own choice)`,
-        title: "auto: let torch choose (None)",
+        "aria-label": t("{name}: auto (torch's own choice)", { name }),
+        title: t("auto: let torch choose (None)"),
       })
     : null;
   let last = null;
@@ -156,7 +158,7 @@ function numberControl(hp, { index, nullable, label, onValue, onGrab }) {
       if (document.activeElement !== slider) slider.value = String(scale.toPosition(value));
     }
     box.disabled = isNull;
-    box.placeholder = isNull ? "auto" : "";
+    box.placeholder = isNull ? t("auto") : "";
     if (document.activeElement !== box) box.value = isNull ? "" : exact(value);
   };
 
@@ -216,7 +218,7 @@ function numberControl(hp, { index, nullable, label, onValue, onGrab }) {
     "div",
     { class: "hp-head" },
     el("label", { for: id, class: "hp-name", title, text: label }),
-    auto ? el("label", { class: "auto" }, auto, el("span", { text: "auto" })) : null,
+    auto ? el("label", { class: "auto" }, auto, el("span", { text: t("auto") })) : null,
     box,
   );
   const strip = el("span", { class: "sweep-strip", "aria-hidden": "true", "data-sweep-strip": "" });
@@ -256,14 +258,14 @@ function buildControl(hp, emit, grab, custom) {
     set = own.set;
   } else if (hp.type === "bool") {
     const id = `hp-${hp.name}-${++uid}`;
-    const box = el("input", { type: "checkbox", id, title: hp.description, "data-hparam": hp.name });
+    const box = el("input", { type: "checkbox", id, title: ts(hp.description), "data-hparam": hp.name });
     box.addEventListener("change", () => emit(box.checked, false));
     row.append(
       el(
         "div",
         { class: "hp-check" },
         box,
-        el("label", { for: id, class: "hp-name", title: hp.description, text: hp.name }),
+        el("label", { for: id, class: "hp-name", title: ts(hp.description), text: hp.name }),
       ),
     );
     set = (value) => {
@@ -274,11 +276,11 @@ function buildControl(hp, emit, grab, custom) {
     const select = el("select", {
       id,
       class: "select select-compact",
-      title: hp.description,
+      title: ts(hp.description),
       "data-hparam": hp.name,
     });
     (hp.choices || []).forEach((choice, i) => {
-      const text = choice === null ? "default (None)" : String(choice);
+      const text = choice === null ? t("default (None)") : String(choice);
       select.append(el("option", { value: String(i), text }));
     });
     select.addEventListener("change", () => emit(hp.choices[Number(select.value)], false));
@@ -286,7 +288,7 @@ function buildControl(hp, emit, grab, custom) {
       el(
         "div",
         { class: "hp-head" },
-        el("label", { for: id, class: "hp-name", title: hp.description, text: hp.name }),
+        el("label", { for: id, class: "hp-name", title: ts(hp.description), text: hp.name }),
       ),
       select,
     );
@@ -295,20 +297,26 @@ function buildControl(hp, emit, grab, custom) {
       select.value = String(Math.max(0, i));
     };
   } else if (hp.type === "pair") {
+    // `parts`: one value per coordinate, named (x and y as two parameter groups, groups.js),
+    // under the setting's name; otherwise the elements of one value, betas[0], betas[1].
+    const split = Array.isArray(hp.parts);
     const wrapper = el("div", {
-      class: "hp-pair",
+      class: split ? "hp-split" : "hp-pair",
       role: "group",
       "aria-label": hp.name,
-      title: hp.description,
+      title: ts(hp.description),
       "data-hparam": hp.name,
+      "data-split": split,
     });
+    if (split) wrapper.append(el("span", { class: "hp-name hp-split-name", text: hp.name }));
     const size = pairSize(hp);
     let current = Array.isArray(hp.default) ? [...hp.default] : new Array(size).fill(0);
     const parts = Array.from({ length: size }, (_, index) => {
       const control = numberControl(hp, {
         index,
         nullable: hp.nullable || (Array.isArray(hp.default) && hp.default[index] === null),
-        label: `${hp.name}[${index}]`,
+        label: split ? hp.parts[index] : `${hp.name}[${index}]`,
+        name: split ? `${hp.name} ${hp.parts[index]}` : `${hp.name}[${index}]`,
         onValue: (value, live) => {
           current = [...current];
           current[index] = value;
@@ -422,9 +430,10 @@ export class HyperparameterForm {
         continue;
       }
       control.error.hidden = false;
+      const message = ts(String(item.msg));
       control.error.textContent = control.error.textContent
-        ? `${control.error.textContent} ${item.msg}`
-        : item.msg;
+        ? `${control.error.textContent} ${message}`
+        : message;
       control.row.classList.add("invalid");
       for (const input of control.row.querySelectorAll("input, select")) {
         input.setAttribute("aria-invalid", "true");

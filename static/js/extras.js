@@ -1,12 +1,14 @@
 // The page's training knobs and surfaces of your own, wired into the page in one place:
 // schedulers, clipping, noise and ensembles (knobs.js), your formula (formula.js), a model's
-// loss (models.js), training the whole network (network.js) and Copy as PyTorch (script.js).
+// loss (models.js), training the whole network (network.js), per-coordinate settings
+// (groups.js) and Copy as PyTorch (script.js).
 //
 // main.js calls, in order: prepareExtras(location.search) while booting (scheduler specs and
 // a linked formula or model surface), extras.register(app) before decoding the state,
 // extras.install(app) once the page is built; then extras.view(runs) in each view model,
-// extras.claimErrors(items) for run errors, extras.summary(run) in the runs list and
-// extras.copyRun(run) when a run is duplicated.
+// extras.formView(run, spec) and extras.changeSplit(run, name, value, part) for the
+// optimizer's form, extras.claimErrors(items) for run errors, extras.summary(run) in the runs
+// list and extras.copyRun(run) when a run is duplicated.
 
 import { extensions } from "./state.js";
 import { Knobs, knobsCodec, knobsSummary, loadSchedulers } from "./knobs.js";
@@ -21,11 +23,14 @@ import {
   modelFromParams,
 } from "./models.js";
 import { NetworkPanel, networkCodec } from "./network.js";
+import { GroupsPanel, groupsCodec, groupsSummary } from "./groups.js";
 import { ScriptExport } from "./script.js";
 import { errorText } from "./api.js";
 import { decodeLinkText } from "./helpers.js";
+import { installLanguageSwitch, languageCodec } from "./language.js";
+import { t } from "./i18n.js";
 
-extensions.push(knobsCodec, formulaCodec, modelCodec, networkCodec);
+extensions.push(knobsCodec, formulaCodec, modelCodec, networkCodec, languageCodec, groupsCodec);
 
 /** The query's keys other than `run`, decoded as state.js decodes them. */
 export function queryParams(search) {
@@ -111,11 +116,13 @@ class Extras {
     });
     this.script = new ScriptExport(host, document.querySelector('[data-testid="copy-pytorch"]'));
     this.network = new NetworkPanel(host);
+    this.groups = new GroupsPanel(host, document.querySelector("[data-hparams]"));
+    installLanguageSwitch(document.querySelector('[data-testid="lang-switch"]'));
     app.charts.setLossView((vm) => lossView(vm, state.lossPerEpoch));
 
     const own = document.createElement("optgroup");
-    own.label = "Your own";
-    own.append(new Option("Your formula…", FORMULA), new Option("Train a model…", MODEL));
+    own.label = t("Your own");
+    own.append(new Option(t("Your formula…"), FORMULA), new Option(t("Train a model…"), MODEL));
     this.select.append(own);
     this.select.value = state.surface;
     this.select.addEventListener("change", () => this.surfaceChosen(this.select.value));
@@ -203,18 +210,28 @@ class Extras {
   /** The knobs a duplicated run ("Add run") keeps. */
   copyRun(run) {
     const out = {};
-    for (const key of ["scheduler", "clip", "noise", "ensemble"]) {
+    for (const key of ["scheduler", "clip", "noise", "ensemble", "paramGroups"]) {
       if (run[key] !== undefined) out[key] = structuredClone(run[key]);
     }
     return out;
   }
 
   claimErrors(items) {
-    return this.knobs.claimErrors(items);
+    return this.groups.claimErrors(this.knobs.claimErrors(items));
   }
 
   summary(run) {
-    return knobsSummary(run);
+    return [knobsSummary(run), groupsSummary(run)].filter(Boolean).join(" · ");
+  }
+
+  /** The optimizer's form for `run`: per-coordinate x and y values where they are on. */
+  formView(run, spec) {
+    return this.groups.formView(run, spec);
+  }
+
+  /** Whether a moved setting was one coordinate's (groups.js took it). */
+  changeSplit(run, name, value, part) {
+    return this.groups.change(run, name, value, part);
   }
 }
 

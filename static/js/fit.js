@@ -10,6 +10,7 @@
 // meta.role "data", "fit", "start-fit" and "boundary"), the caption [data-testid="fit-note"].
 
 import { fmt } from "./format.js";
+import { t } from "./i18n.js";
 import { CONFIG, Drawer, FRAMED_AXIS, INK, baseLayout, withAlpha } from "./plots.js";
 
 const CURVE_POINTS = 120;
@@ -86,12 +87,12 @@ export class FitPanel {
       traces.push({
         type: "scatter",
         mode: "markers",
-        name: "data",
+        name: t("data"),
         meta: { role: "data" },
         x: data.x,
         y: data.y,
         marker: { color: withAlpha(POINT_COLOR, 0.55), size: 6, line: { color: "#fff", width: 0.6 } },
-        hovertemplate: "x %{x:.3g}, y %{y:.3g}<extra>sample</extra>",
+        hovertemplate: `x %{x:.3g}, y %{y:.3g}<extra>${t("sample")}</extra>`,
       });
     } else {
       for (const label01 of [0, 1]) {
@@ -99,7 +100,7 @@ export class FitPanel {
         traces.push({
           type: "scatter",
           mode: "markers",
-          name: `class ${label01}`,
+          name: t("class {label}", { label: label01 }),
           meta: { role: "data", label: label01 },
           x: xs,
           y: xs.map(() => label01),
@@ -109,7 +110,7 @@ export class FitPanel {
             symbol: label01 ? "circle" : "diamond",
             line: { color: "#fff", width: 0.6 },
           },
-          hovertemplate: `x %{x:.3g}<extra>class ${label01}</extra>`,
+          hovertemplate: `x %{x:.3g}<extra>${t("class {label}", { label: label01 })}</extra>`,
         });
       }
     }
@@ -118,14 +119,14 @@ export class FitPanel {
       traces.push({
         type: "scatter",
         mode: "lines",
-        name: "at step 0",
+        name: t("at step 0"),
         meta: { role: "start-fit" },
         ...c,
         line: { color: withAlpha(color, 0.45), width: 1.4, dash: "dot" },
         hoverinfo: "skip",
       });
     }
-    let caption = "The selected run has no frame yet.";
+    let caption = t("The selected run has no frame yet.");
     // The frame's model over the data's span (its y values also size a linear plot).
     const fit = frame ? curve(data.model, frame.x, frame.y, xr) : null;
     if (frame) {
@@ -133,16 +134,21 @@ export class FitPanel {
       traces.push({
         type: "scatter",
         mode: "lines",
-        name: `step ${frame.step}`,
+        name: t("step {step}", { step: frame.step }),
         meta: { role: "fit", w, b, step: frame.step },
         ...fit,
         line: { color, width: 2.6 },
         hovertemplate: linear
           ? "x %{x:.3g} → ŷ %{y:.3g}<extra></extra>"
-          : "x %{x:.3g} → P(class 1) %{y:.2f}<extra></extra>",
+          : `x %{x:.3g} → ${t("P(class 1)")} %{y:.2f}<extra></extra>`,
       });
       if (linear) {
-        caption = `step ${frame.step} of ${label || "the run"}: ŷ = ${fmt(w, 3)}·x + ${fmt(b, 3)}`;
+        caption = t("step {step} of {run}: ŷ = {w}·x + {b}", {
+          step: frame.step,
+          run: label || t("the run"),
+          w: fmt(w, 3),
+          b: fmt(b, 3),
+        });
       } else {
         const boundary = w !== 0 ? -b / w : null;
         const inside = boundary !== null && boundary >= xr[0] && boundary <= xr[1];
@@ -150,19 +156,28 @@ export class FitPanel {
           traces.push({
             type: "scatter",
             mode: "lines",
-            name: "boundary",
+            name: t("boundary"),
             meta: { role: "boundary", x: boundary },
             x: [boundary, boundary],
             y: [-0.08, 1.08],
             line: { color: INK, width: 1.4, dash: "dash" },
-            hovertemplate: `boundary x = ${fmt(boundary, 3)}<extra></extra>`,
+            hovertemplate: `${t("boundary x = {x}", { x: fmt(boundary, 3) })}<extra></extra>`,
           });
         }
+        const x = fmt(boundary, 3);
         const where =
           boundary === null
-            ? "no boundary (w = 0)"
-            : `boundary x = −b/w = ${fmt(boundary, 3)}${inside ? "" : " (off the data)"}`;
-        caption = `step ${frame.step} of ${label || "the run"}: P(class 1) = σ(${fmt(w, 3)}·x + ${fmt(b, 3)}) · ${where}`;
+            ? t("no boundary (w = 0)")
+            : inside
+              ? t("boundary x = −b/w = {x}", { x })
+              : t("boundary x = −b/w = {x} (off the data)", { x });
+        caption = t("step {step} of {run}: P(class 1) = σ({w}·x + {b}) · {where}", {
+          step: frame.step,
+          run: label || t("the run"),
+          w: fmt(w, 3),
+          b: fmt(b, 3),
+          where,
+        });
       }
     }
     this.note.textContent = caption;
@@ -179,7 +194,7 @@ export class FitPanel {
         ...FRAMED_AXIS,
         range: yRange,
         ...(linear ? {} : { tickvals: [0, 0.5, 1] }),
-        title: { text: linear ? "y" : "class / P(1)", standoff: 4, font: { size: 11 } },
+        title: { text: linear ? "y" : t("class / P(1)"), standoff: 4, font: { size: 11 } },
       },
     };
     return Plotly.react(this.chart, traces, layout, CONFIG);

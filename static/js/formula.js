@@ -8,6 +8,7 @@
 
 import { errorText, postJSON } from "./api.js";
 import { readNumber } from "./helpers.js";
+import { t, ts } from "./i18n.js";
 
 export const FORMULA = "formula";
 export const EXAMPLE = {
@@ -53,6 +54,12 @@ export function formulaFromParams(params) {
   };
 }
 
+/** The column of "... (at column 8)" in the server's own (English) words, or null. */
+function errorColumn(error) {
+  const match = /at column (\d+)/.exec(JSON.stringify((error && error.detail) ?? ""));
+  return match ? Number(match[1]) : null;
+}
+
 export class FormulaPanel {
   /** `activate(answer, patch)` registers a fetched surface with the page and switches to it. */
   /** `host`: the page's narrow host (extras.js). */
@@ -96,9 +103,9 @@ export class FormulaPanel {
     const d = this.dom;
     const [x0, x1, y0, y1] = [d.xMin, d.xMax, d.yMin, d.yMax].map(readNumber);
     if ([x0, x1, y0, y1].some((v) => v === null))
-      return { problem: "Give the domain as four numbers." };
+      return { problem: t("Give the domain as four numbers.") };
     if (!(x0 < x1 && y0 < y1))
-      return { problem: "Each range needs its low end below its high end." };
+      return { problem: t("Each range needs its low end below its high end.") };
     return { config: { formula: d.input.value.trim(), domain: { x: [x0, x1], y: [y0, y1] } } };
   }
 
@@ -108,15 +115,14 @@ export class FormulaPanel {
     this.dom.input.removeAttribute("aria-invalid");
   }
 
-  showError(message, focus = true) {
+  /** `column`: where the server found the formula wrong (1-based), for the caret. */
+  showError(message, focus = true, column = null) {
     const d = this.dom;
     d.error.textContent = message;
     d.error.hidden = false;
     d.input.setAttribute("aria-invalid", "true");
-    // "... (at column 8)": put the caret there.
-    const match = /at column (\d+)/.exec(message);
-    if (match && focus) {
-      const at = Math.max(0, Number(match[1]) - 1);
+    if (column !== null && focus) {
+      const at = Math.max(0, column - 1);
       d.input.focus();
       d.input.setSelectionRange(at, Math.min(d.input.value.length, at + 1));
     }
@@ -125,7 +131,7 @@ export class FormulaPanel {
   async apply() {
     const { config, problem } = this.read();
     if (problem) return this.showError(problem);
-    if (!config.formula) return this.showError("Type a formula in x and y, e.g. x**2 + 3*y**2");
+    if (!config.formula) return this.showError(t("Type a formula in x and y, e.g. x**2 + 3*y**2"));
     const d = this.dom;
     const ticket = {};
     this.busy = ticket;
@@ -135,11 +141,11 @@ export class FormulaPanel {
       const answer = await fetchFormula(config);
       if (this.busy !== ticket) return;
       this.clearError();
-      d.note.textContent = answer.note || "";
+      d.note.textContent = ts(answer.note || "");
       d.note.hidden = !answer.note;
       this.activate(answer, { formula: config });
     } catch (error) {
-      if (this.busy === ticket) this.showError(errorText(error));
+      if (this.busy === ticket) this.showError(errorText(error), true, errorColumn(error));
     } finally {
       if (this.busy === ticket) {
         this.busy = null;

@@ -29,12 +29,13 @@ import { CONFIG, FRAMED_AXIS, INK, baseLayout } from "./plots.js";
 import { runRequest } from "./state.js";
 import { limits } from "./limits.js";
 import { el } from "./dom.js";
+import { t, ts } from "./i18n.js";
 
 const AXIS_CELLS = [16, 24, 32, 48, 64, 96, 128];
 const METRICS = {
-  final_loss: "final loss",
-  steps_to_converge: "steps to converge",
-  outcome: "outcome",
+  final_loss: t("final loss"),
+  steps_to_converge: t("steps to converge"),
+  outcome: t("outcome"),
 };
 const NOT_CONVERGED = "#dde1e7";
 const DIVERGED = "#b42318";
@@ -68,7 +69,7 @@ function sameSurface(a, b) {
 }
 
 function surfaceTitle(surface) {
-  return (surface && (surface.title || surface.name)) || "this surface";
+  return (surface && (ts(surface.title) || surface.name)) || t("this surface");
 }
 
 const axesCache = new WeakMap();
@@ -257,7 +258,7 @@ export class HyperparameterMaps {
     this.plotKey = "";
     this.host.redraw();
     const map = await this.job.run(
-      `Hyperparameter map ${n} × ${n}`,
+      t("Hyperparameter map {n} × {n}", { n }),
       "/api/maps/hyperparameters/stream",
       body,
     );
@@ -318,16 +319,21 @@ export class HyperparameterMaps {
     if (key === this.plotKey) return;
     this.plotKey = key;
     const start = state.start.map((v) => fmt(v, 3)).join(", ");
-    const where = `on ${surfaceTitle(this.host.surface())} from (${start})`;
     this.subtitle.textContent = run
-      ? `run ${index} (${run.optimizer}) ${where}: every cell is a full run`
+      ? t("run {index} ({optimizer}) on {surface} from ({start}): every cell is a full run", {
+          index,
+          optimizer: run.optimizer,
+          surface: surfaceTitle(this.host.surface()),
+          start,
+        })
       : "";
     this.stale.hidden = !stale;
     this.empty.hidden = Boolean(map);
     this.empty.textContent = this.computing
-      ? "Computing…"
-      : "Pick two settings and press Compute: each cell runs the selected run's optimizer " +
-        "with that pair of values.";
+      ? t("Computing…")
+      : t(
+          "Pick two settings and press Compute: each cell runs the selected run's optimizer with that pair of values.",
+        );
     this.legend.hidden = !map;
     if (!map) {
       Plotly.purge(this.plot);
@@ -380,7 +386,7 @@ export class HyperparameterMaps {
         z,
         colorscale: STEPS_SCALE,
         showscale: true,
-        colorbar: colorbar("steps to converge"),
+        colorbar: colorbar(t("steps to converge")),
       };
     }
     // Final loss on a log scale, measured from the lowest known or reached loss.
@@ -396,10 +402,10 @@ export class HyperparameterMaps {
     if (!Number.isFinite(floor)) floor = 0;
     const span = Math.max(top - floor, 1e-12);
     const eps = span * 1e-9;
-    const t = (v) => Math.log10(v - floor + eps);
-    const z = cells(map.final_loss, (v, i, j) => (v === null || diverged(i, j) ? null : t(v)));
-    const lo = Math.max(t(floor), t(top) - 10);
-    const hi = t(top);
+    const logOf = (v) => Math.log10(v - floor + eps);
+    const z = cells(map.final_loss, (v, i, j) => (v === null || diverged(i, j) ? null : logOf(v)));
+    const lo = Math.max(logOf(floor), logOf(top) - 10);
+    const hi = logOf(top);
     const ticks = [];
     for (let e = Math.ceil(lo); e <= Math.floor(hi); e += Math.max(1, Math.ceil((hi - lo) / 5)))
       ticks.push(e);
@@ -410,7 +416,7 @@ export class HyperparameterMaps {
       colorscale: LOSS_SCALE,
       showscale: true,
       colorbar: {
-        ...colorbar(floor === 0 ? "final loss" : "final loss − min"),
+        ...colorbar(floor === 0 ? t("final loss") : t("final loss − min")),
         tickvals: ticks,
         ticktext: ticks.map((e) => fmt(10 ** e, 2)),
       },
@@ -472,12 +478,12 @@ export class HyperparameterMaps {
         {
           type: "scatter",
           mode: "lines",
-          name: "stability bound",
+          name: t("stability bound"),
           meta: { role: "stability-boundary" },
           x: bx,
           y: by,
           line: { color: INK, width: 2, dash: "dash" },
-          hovertemplate: `stability bound (theory)<br>${xa.name} %{x:.4g} · ${ya.name} %{y:.4g}<extra></extra>`,
+          hovertemplate: `${t("stability bound (theory)")}<br>${xa.name} %{x:.4g} · ${ya.name} %{y:.4g}<extra></extra>`,
         },
       );
     }
@@ -486,7 +492,7 @@ export class HyperparameterMaps {
       traces.push({
         type: "scatter",
         mode: "markers",
-        name: `run ${index}`,
+        name: t("run {index}", { index }),
         meta: { role: "current", runId: run.id },
         x: [current[0]],
         y: [current[1]],
@@ -496,7 +502,7 @@ export class HyperparameterMaps {
           color: "rgba(255,255,255,0.35)",
           line: { color, width: 3 },
         },
-        hovertemplate: `run ${index}'s settings<br>${xa.name} %{x:.4g} · ${ya.name} %{y:.4g}<extra></extra>`,
+        hovertemplate: `${t("run {index}'s settings", { index })}<br>${xa.name} %{x:.4g} · ${ya.name} %{y:.4g}<extra></extra>`,
       });
     }
     return traces;
@@ -516,7 +522,7 @@ export class HyperparameterMaps {
     };
     const axis = (a, values) => ({
       title: {
-        text: `${a.name}${a.log ? " (log)" : ""}`,
+        text: a.log ? t("{name} (log)", { name: a.name }) : a.name,
         standoff: 6,
         font: { size: 12, color: INK },
       },
@@ -550,23 +556,23 @@ export class HyperparameterMaps {
           items.push(
             chip(
               BASIN_COLORS[k % BASIN_COLORS.length],
-              `${minimum.kind} (${fmt(minimum.x, 3)}, ${fmt(minimum.y, 3)})`,
+              `${ts(minimum.kind)} (${fmt(minimum.x, 3)}, ${fmt(minimum.y, 3)})`,
               percent(count, total),
             ),
           );
         }
       });
-      items.push(chip(UNDECIDED_COLOR, "undecided", percent(counts.get(-2) || 0, total)));
+      items.push(chip(UNDECIDED_COLOR, t("undecided"), percent(counts.get(-2) || 0, total)));
     } else if (metric === "steps_to_converge") {
-      items.push(chip(NOT_CONVERGED, "did not converge", ""));
+      items.push(chip(NOT_CONVERGED, t("did not converge"), ""));
     }
     const { counts, total } = shares(map);
-    items.push(chip(DIVERGED, "diverged", percent(counts.get(-1) || 0, total)));
+    items.push(chip(DIVERGED, t("diverged"), percent(counts.get(-1) || 0, total)));
     if (map.stability_boundary && map.stability_boundary.length) {
       const line = el("span", "map-chip");
       line.append(
         el("span", "map-key map-key-line"),
-        el("span", "map-chip-name", "stability bound (theory)"),
+        el("span", "map-chip-name", t("stability bound (theory)")),
       );
       items.push(line);
     }
@@ -574,18 +580,18 @@ export class HyperparameterMaps {
       const mark = el("span", "map-chip");
       const ring = el("span", "map-key map-key-ring");
       ring.style.setProperty("--key-color", this.host.colors.get(run.id));
-      mark.append(ring, el("span", "map-chip-name", `run ${index}`));
+      mark.append(ring, el("span", "map-chip-name", t("run {index}", { index })));
       items.push(mark);
     }
     if (map.leftOut)
-      items.push(el("span", "map-chip map-note", `without the run's ${map.leftOut}`));
+      items.push(el("span", "map-chip map-note", t("without the run's {fields}", { fields: map.leftOut })));
     items.push(
       el(
         "span",
         "map-hint",
         this.covers()
-          ? "Click a cell: its settings run on the landscape (the map stays behind its button)."
-          : "Click a cell to run its settings on the landscape.",
+          ? t("Click a cell: its settings run on the landscape (the map stays behind its button).")
+          : t("Click a cell to run its settings on the landscape."),
       ),
     );
     this.legend.replaceChildren(...items);

@@ -22,6 +22,7 @@ import { decodeLinkText, readNumber } from "./helpers.js";
 import { runRequest } from "./state.js";
 import { decodeValue, encodeValue } from "./codec.js";
 import { limits } from "./limits.js";
+import { t, ts } from "./i18n.js";
 
 /** Scheduler specs by name, filled by loadSchedulers() before the page's state is decoded. */
 export const SCHEDULERS = new Map();
@@ -127,15 +128,22 @@ export const knobsCodec = {
 export function knobsSummary(run) {
   const parts = [];
   if (run.scheduler && SCHEDULERS.has(run.scheduler.name)) {
-    parts.push(run.scheduler.warmup ? `warmup → ${run.scheduler.name}` : run.scheduler.name);
+    parts.push(run.scheduler.warmup ? warmupText(run.scheduler.name) : run.scheduler.name);
   }
-  if (run.clip && run.clip.max_value !== undefined)
-    parts.push(`clip |g|≤${fmt(run.clip.max_value)}`);
-  else if (run.clip)
-    parts.push(`clip ‖g‖${normName(run.clip.norm_type)}≤${fmt(run.clip.max_norm)}`);
+  if (run.clip) parts.push(clipText(run.clip));
   if (run.noise && run.noise.std > 0)
-    parts.push(`noise ${fmt(run.noise.std)}${run.ensemble ? " ×20" : ""}`);
+    parts.push(`${noiseText(run.noise.std)}${run.ensemble ? ` ×${ENSEMBLE_MEMBERS}` : ""}`);
   return parts.join(" · ");
+}
+
+const warmupText = (scheduler) => t("warmup → {scheduler}", { scheduler });
+const noiseText = (std) => t("noise {std}", { std: fmt(std) });
+
+/** "clip ‖g‖≤1" (by norm, ‖g‖1 or ‖g‖∞ for other norms) or "clip |g|≤0.5" (by value). */
+function clipText(clip) {
+  return clip.max_value !== undefined
+    ? t("clip |g|≤{max}", { max: fmt(clip.max_value) })
+    : t("clip ‖g‖{norm}≤{max}", { norm: normName(clip.norm_type), max: fmt(clip.max_norm) });
 }
 
 /** ‖g‖ with its norm as a subscript-like suffix: ‖g‖ (2), ‖g‖1, ‖g‖∞. */
@@ -261,13 +269,13 @@ export class Knobs {
     const select = this.dom.select;
     const none = document.createElement("option");
     none.value = "";
-    none.textContent = "none: constant lr";
+    none.textContent = t("none: constant lr");
     select.replaceChildren(none);
     for (const spec of SCHEDULERS.values()) {
       const option = document.createElement("option");
       option.value = spec.name;
-      option.textContent = spec.title || spec.name;
-      option.title = spec.description;
+      option.textContent = ts(spec.title) || spec.name;
+      option.title = ts(spec.description);
       select.append(option);
     }
     select.disabled = SCHEDULERS.size === 0;
@@ -418,20 +426,20 @@ export class Knobs {
     const spec = scheduler && SCHEDULERS.get(scheduler.name);
     d.select.value = spec ? spec.name : "";
     d.description.textContent = spec
-      ? spec.description + (spec.needs_loss ? " step() is given the loss of each step." : "")
-      : "The optimizer keeps its lr for the whole run.";
+      ? ts(spec.description) + (spec.needs_loss ? t(" step() is given the loss of each step.") : "")
+      : t("The optimizer keeps its lr for the whole run.");
     d.params.hidden = !spec;
     d.lists.hidden = !spec;
     d.warmupRow.hidden = !(spec && spec.supports_warmup);
     d.scheduleState.textContent = spec
       ? scheduler.warmup
-        ? `warmup → ${spec.name}`
+        ? warmupText(spec.name)
         : spec.name
-      : "off";
+      : t("off");
     d.schedule.classList.toggle("knob-on", Boolean(spec));
     const log = this.lrLog;
     if (d.lrNote)
-      d.lrNote.textContent = [spec ? spec.name : "", log ? "log scale" : ""]
+      d.lrNote.textContent = [spec ? spec.name : "", log ? t("log scale") : ""]
         .filter(Boolean)
         .join(" · ");
     if (!spec) {
@@ -481,12 +489,12 @@ export class Knobs {
       box.className = "num num-list";
       box.inputMode = "numeric";
       box.dataset.sparam = hp.name;
-      box.title = hp.description;
-      box.placeholder = "auto";
+      box.title = ts(hp.description);
+      box.placeholder = t("auto");
       const auto = document.createElement("input");
       auto.type = "checkbox";
       auto.dataset.sparamAuto = hp.name;
-      auto.setAttribute("aria-label", `${hp.name}: auto`);
+      auto.setAttribute("aria-label", t("{name}: auto", { name: hp.name }));
       const error = document.createElement("p");
       error.className = "field-error";
       error.hidden = true;
@@ -494,11 +502,11 @@ export class Knobs {
       const label = document.createElement("label");
       label.htmlFor = id;
       label.className = "hp-name";
-      label.title = hp.description;
+      label.title = ts(hp.description);
       label.textContent = hp.name;
       const autoLabel = document.createElement("label");
       autoLabel.className = "auto";
-      autoLabel.append(auto, "auto");
+      autoLabel.append(auto, t("auto"));
       const head = document.createElement("div");
       head.className = "hp-head";
       head.append(label, autoLabel);
@@ -513,7 +521,7 @@ export class Knobs {
           .map(Number);
         const ok = parts.length > 0 && parts.every((v) => Number.isInteger(v) && v >= 1);
         error.hidden = ok;
-        error.textContent = ok ? "" : "Whole step numbers, e.g. 100, 200, 300";
+        error.textContent = ok ? "" : t("Whole step numbers, e.g. 100, 200, 300");
         box.toggleAttribute("aria-invalid", !ok);
         if (ok)
           this.setParam(
@@ -565,11 +573,9 @@ export class Knobs {
     d.ensemble.disabled = !noisy;
 
     const parts = [];
-    const norm = kind === "norm" ? normName(clip.norm_type) : "";
-    if (kind === "norm") parts.push(`clip ‖g‖${norm}≤${fmt(clip.max_norm)}`);
-    if (kind === "value") parts.push(`clip |g|≤${fmt(clip.max_value)}`);
-    if (noisy) parts.push(`noise ${fmt(noise.std)}`);
-    d.gradientState.textContent = parts.length ? parts.join(" · ") : "off";
+    if (clip) parts.push(clipText(clip));
+    if (noisy) parts.push(noiseText(noise.std));
+    d.gradientState.textContent = parts.length ? parts.join(" · ") : t("off");
     d.gradient.classList.toggle("knob-on", parts.length > 0);
   }
 
@@ -587,12 +593,16 @@ export class Knobs {
       const loc = (Array.isArray(item.loc) ? item.loc : []).filter((p) => p !== "body");
       if (loc[0] === "scheduler" && loc[1] === "params" && loc.length > 2) {
         params.push({ loc: ["hyperparameters", loc[2]], msg: item.msg });
-      } else if (loc[0] === "scheduler") schedule.push(item.msg);
-      else if (loc[0] === "clip" || loc[0] === "noise") gradient.push(item.msg);
+      } else if (loc[0] === "scheduler") schedule.push(ts(String(item.msg)));
+      else if (loc[0] === "clip" || loc[0] === "noise") gradient.push(ts(String(item.msg)));
       else rest.push(item);
     }
     const unplaced = this.run && this.run.scheduler ? this.form.showErrors(params) : params;
-    schedule.push(...unplaced.map((item) => `${item.loc[1]}: ${item.msg}`));
+    schedule.push(
+      ...unplaced.map((item) =>
+        t("{field}: {message}", { field: item.loc[1], message: ts(String(item.msg)) }),
+      ),
+    );
     d.scheduleError.hidden = schedule.length === 0;
     d.scheduleError.textContent = schedule.join(" ");
     d.gradientError.hidden = gradient.length === 0;
@@ -692,9 +702,9 @@ export class Knobs {
     let text = "";
     let state = "";
     if (run && run.ensemble && !(run.noise && run.noise.std > 0)) {
-      text = "Needs noise: set a std above 0.";
+      text = t("Needs noise: set a std above 0.");
     } else if (entry && entry.status === "loading") {
-      text = `Running ${entry.members} noisy copies…`;
+      text = t("Running {n} noisy copies…", { n: entry.members });
       state = "loading";
     } else if (entry && entry.status === "error") {
       text = entry.message;
@@ -702,9 +712,13 @@ export class Knobs {
     } else if (entry && entry.status === "done" && entry.runs.length) {
       const losses = entry.runs.map((r) => r.final_loss);
       const seeds = entry.runs.map((r) => r.seed);
-      const spread = `${fmt(Math.min(...losses), 3)} to ${fmt(Math.max(...losses), 3)}`;
-      const last = seeds[seeds.length - 1];
-      text = `${seeds.length} runs, seeds ${seeds[0]}–${last}: final loss ${spread}`;
+      text = t("{n} runs, seeds {first}–{last}: final loss {low} to {high}", {
+        n: seeds.length,
+        first: seeds[0],
+        last: seeds[seeds.length - 1],
+        low: fmt(Math.min(...losses), 3),
+        high: fmt(Math.max(...losses), 3),
+      });
     }
     d.ensembleStatus.textContent = text;
     d.ensembleStatus.hidden = !text;

@@ -21,6 +21,8 @@ import {
   withAlpha,
 } from "./plots.js";
 import { COLORSCALE, LossScale, contourTrace } from "./scale.js";
+import { t } from "./i18n.js";
+import { CurveView } from "./curve.js";
 
 /** Paths of at most this many steps show a dot per step. */
 const MARKER_STEPS = 200;
@@ -43,8 +45,11 @@ const LIFT = 0.018;
 const EYE_Z_MIN = 0.12;
 /** A sharpness-aware run's ascent arrow (app.css .arrow-ascent has the same colour). */
 export const ASCENT_COLOR = "#e03131";
-export const ASCENT_LABEL = "ascent point (SAM perturbation)";
-export const TRAIN_LABEL = "training point y (gradient taken here)";
+export const ASCENT_LABEL = t("ascent point (SAM perturbation)");
+export const TRAIN_LABEL = t("training point y (gradient taken here)");
+/** "step 12" in a hover, Plotly filling in the point's number. */
+const HOVER_STEP = t("step {step}", { step: "%{pointNumber}" });
+const lossText = (loss) => escapeHover(t("loss {loss}", { loss: fmt(loss) }));
 /** The overlay plot only draws: it takes no pointer events and has no modebar. */
 const TOP_CONFIG = { staticPlot: true, responsive: true, displayModeBar: false };
 
@@ -101,6 +106,8 @@ export class Landscape {
   setSurface(surface, grid) {
     this.surface = surface;
     this.grid = grid;
+    // One parameter (y = w·x): the loss against w, a curve, in place of the contour and 3D.
+    this.curve = surface.parameters === 1 ? new CurveView(this.el, surface, grid) : null;
     this.scale = new LossScale(grid.z, surface.minima.map((m) => m.loss));
     this.base = { contour: null, surface: null };
     this.mesh = null;
@@ -113,14 +120,16 @@ export class Landscape {
   /** Pixel (client coordinates) to data coordinates, or null outside the plot area. */
   toData(clientX, clientY) {
     const layout = this.el._fullLayout;
-    if (!layout || this.view !== "contour" || !layout.xaxis || !layout.yaxis) return null;
+    const flat = this.view === "contour" || this.view === "curve";
+    if (!layout || !flat || !layout.xaxis || !layout.yaxis) return null;
     const rect = this.el.getBoundingClientRect();
     const xa = layout.xaxis;
     const ya = layout.yaxis;
     const px = clientX - rect.left - xa._offset;
     const py = clientY - rect.top - ya._offset;
     if (px < 0 || py < 0 || px > xa._length || py > ya._length) return null;
-    return [xa.p2d(px), ya.p2d(py)];
+    // On the curve a point is a w (its run keeps the second coordinate at 0).
+    return this.view === "curve" ? [xa.p2d(px), 0] : [xa.p2d(px), ya.p2d(py)];
   }
 
   bindPointer() {
@@ -257,8 +266,9 @@ export class Landscape {
   /** Phone widths: the card takes the narrow contour's height (app.css --landscape-height). */
   fitHeight() {
     // The 3D view keeps the height the contour had.
-    if (this.narrow && (!this.surface || this.view === "3d")) return;
-    const height = this.narrow ? Math.round(this.box().height) : null;
+    if (this.narrow && (!this.surface || (this.view === "3d" && !this.curve))) return;
+    const box = () => (this.curve ? this.curve.narrowHeight(this.legendHeight) : this.box().height);
+    const height = this.narrow ? Math.round(box()) : null;
     if (height === this.height) return;
     this.height = height;
     const card = this.el.parentElement;
@@ -331,7 +341,7 @@ export class Landscape {
       contours: {
         z: { show: true, usecolormap: false, color: "rgba(27,34,48,0.25)", width: 1, project: { z: false } },
       },
-      hovertemplate: "x %{x:.3f}<br>y %{y:.3f}<br>loss %{text}<extra></extra>",
+      hovertemplate: `x %{x:.3f}<br>y %{y:.3f}<br>${escapeHover(t("loss"))} %{text}<extra></extra>`,
       showlegend: false,
     };
     this.base.surface = [surface, ...this.markerTraces(true)];
@@ -366,25 +376,28 @@ export class Landscape {
     const crowded = surface.minima.length + surface.saddles.length > 24;
     const groups = [
       {
-        name: "global minimum",
+        kind: "global",
+        name: t("global minimum"),
         points: surface.minima.filter((m) => m.kind === "global"),
         marker: { symbol: is3d ? "diamond" : "star", size: is3d ? 6 : 15, color: "#ffd43b" },
         line: 1.1,
       },
       {
-        name: "local minimum",
+        kind: "local",
+        name: t("local minimum"),
         points: surface.minima.filter((m) => m.kind !== "global"),
         marker: { symbol: "circle", size: is3d ? 3 : crowded ? 5 : 8, color: "#ffffff" },
         line: crowded ? 0.8 : 1.3,
       },
       {
-        name: "saddle",
+        kind: "saddle",
+        name: t("saddle"),
         points: surface.saddles,
         marker: { symbol: is3d ? "square" : "x-thin", size: is3d ? 3 : crowded ? 5 : 9, color: is3d ? "#ffffff" : INK },
         line: crowded ? 1.1 : 2,
       },
     ];
-    return groups.map(({ name, points, marker, line }) => ({
+    return groups.map(({ kind, name, points, marker, line }) => ({
       type: is3d ? "scatter3d" : "scatter",
       mode: "markers",
       name,
@@ -392,9 +405,9 @@ export class Landscape {
       x: points.map((p) => p.x),
       y: points.map((p) => p.y),
       ...(is3d ? { z: this.zPath(points.map((p) => p.loss), 0.6, points.map((p) => p.x), points.map((p) => p.y)) } : {}),
-      text: points.map((p) => `${name}<br>(${fmt(p.x)}, ${fmt(p.y)})<br>loss ${fmt(p.loss)}`),
+      text: points.map((p) => `${escapeHover(name)}<br>(${fmt(p.x)}, ${fmt(p.y)})<br>${lossText(p.loss)}`),
       hovertemplate: "%{text}<extra></extra>",
-      opacity: crowded && name !== "global minimum" ? 0.6 : 1,
+      opacity: crowded && kind !== "global" ? 0.6 : 1,
       marker: { ...marker, line: { color: INK, width: is3d ? 1 : line } },
       showlegend: points.length > 0,
     }));
@@ -408,10 +421,10 @@ export class Landscape {
   zPath(losses, extra = 1, xs = null, ys = null) {
     const lift = LIFT * extra;
     return Array.from(losses, (v, k) => {
-      const t = this.scale.t(v);
-      if (t === null) return null;
+      const level = this.scale.t(v);
+      if (level === null) return null;
       const top = xs && this.mesh ? this.meshTop(xs[k], ys[k]) : null;
-      return (top === null ? t : Math.max(t, top)) + lift;
+      return (top === null ? level : Math.max(level, top)) + lift;
     });
   }
 
@@ -442,7 +455,7 @@ export class Landscape {
       ...(is3d ? { z: this.zPath(c.loss, 1, c.x, c.y) } : {}),
       line: { color: faint ? withAlpha(run.color, 0.38) : run.color, width, dash },
       marker: { color: run.color, size: 4.5, line: { color: "#ffffff", width: 0.8 } },
-      hovertemplate: `${escapeHover(run.label)}${c.tx ? "<br>evaluation point x" : ""}<br>step %{pointNumber}<br>(%{x:.4g}, %{y:.4g})<extra></extra>`,
+      hovertemplate: `${escapeHover(run.label)}${c.tx ? `<br>${escapeHover(t("evaluation point x"))}` : ""}<br>${HOVER_STEP}<br>(%{x:.4g}, %{y:.4g})<extra></extra>`,
       showlegend: true,
     };
   }
@@ -460,7 +473,7 @@ export class Landscape {
         type: is3d ? "scatter3d" : "scatter",
         mode: "lines",
         // Two short lines: the legend beside the plot has about 95 px for text.
-        name: "training point y<br>(gradient here)",
+        name: t("training point y<br>(gradient here)"),
         legendgroup: `train:${run.id}`,
         legendrank: 100,
         showlegend: run.selected,
@@ -469,7 +482,7 @@ export class Landscape {
         ...(is3d ? { z: this.zPath(c.tloss, 1, c.tx, c.ty) } : {}),
         line: { color: run.color, width: is3d ? 3 : 1.3, dash: "dot" },
         meta: { role: "train-path", of: run.id, label: TRAIN_LABEL },
-        hovertemplate: `${escapeHover(run.label)}<br>${TRAIN_LABEL}<br>step %{pointNumber}<br>(%{x:.4g}, %{y:.4g})<extra></extra>`,
+        hovertemplate: `${escapeHover(run.label)}<br>${escapeHover(TRAIN_LABEL)}<br>${HOVER_STEP}<br>(%{x:.4g}, %{y:.4g})<extra></extra>`,
       };
     });
   }
@@ -487,7 +500,7 @@ export class Landscape {
         mode: "lines",
         // The legend beside the plot has about 95 px for text: the strip's tooltip and the
         // trace's meta carry the whole label.
-        name: "ascent point<br>(SAM)",
+        name: t("ascent point<br>(SAM)"),
         legendrank: 101,
         meta: { role: "ascent-key", label: ASCENT_LABEL },
         x: [null],
@@ -589,7 +602,7 @@ export class Landscape {
       ...(is3d ? { z: this.zPath(runs.map((run) => pick(run, "loss")), 2, runs.map((run) => pick(run, "x")), runs.map((run) => pick(run, "y"))) } : {}),
       text: runs.map((run) =>
         run.columns.x.length
-          ? `${escapeHover(run.label)} · step ${at(run)}<br>loss ${fmt(pick(run, "loss"))}`
+          ? `${escapeHover(run.label)} · ${t("step {step}", { step: at(run) })}<br>${lossText(pick(run, "loss"))}`
           : "",
       ),
       hovertemplate: "%{text}<extra></extra>",
@@ -612,7 +625,10 @@ export class Landscape {
       x: [x],
       y: [y],
       ...(is3d ? { z: this.zPath([vm.startLoss], 1, [x], [y]) } : {}),
-      text: [`start (${fmt(x)}, ${fmt(y)})${is3d ? "" : "<br>click or drag the map to move it"}`],
+      text: [
+        escapeHover(t("start ({x}, {y})", { x: fmt(x), y: fmt(y) })) +
+          (is3d ? "" : `<br>${escapeHover(t("click or drag the map to move it"))}`),
+      ],
       hovertemplate: "%{text}<extra></extra>",
       marker: {
         symbol: "circle",
@@ -725,7 +741,7 @@ export class Landscape {
           yaxis: { ...axis, title: { text: names[1] }, range: [y0, y1], autorange: false },
           zaxis: {
             ...axis,
-            title: { text: "loss" },
+            title: { text: t("loss") },
             range: [0, zTop * 1.06],
             autorange: false,
             tickvals: ticks.vals,
@@ -776,6 +792,7 @@ export class Landscape {
    */
   render(vm) {
     const scrubbing = vm.scrubbing;
+    if (this.curve) return this.renderCurve(vm);
     this.view = vm.view;
     if (vm.view === "3d") {
       this.clearTop();
@@ -908,6 +925,21 @@ export class Landscape {
     return Promise.all(calls);
   }
 
+  /** One parameter: the curve, in one plot (no overlay, no 3D: the view toggle is off). */
+  renderCurve(vm) {
+    const first = this.view !== "curve";
+    this.view = "curve";
+    this.clearTop();
+    this.mainKey = "";
+    this.structure = "";
+    if (first) this.fitHeight();
+    const drawn = this.curve.render(vm, { narrow: this.narrow, legend: this.legendHeight });
+    return drawn.then(() => {
+      this.listenLegend();
+      this.fitLegend();
+    });
+  }
+
   /**
    * Draw the runs' previews that changed straight into the contour plot, now (no Plotly
    * call: this runs in the slider's input handler, and the path is on screen at the next
@@ -1027,7 +1059,7 @@ function colorbarTitle(box) {
     xref: "paper",
     yref: "paper",
     showarrow: false,
-    text: "loss",
+    text: t("loss"),
     font: { size: 11 },
     x: box.x[0] + (box.x[1] - box.x[0]) * NARROW_COLORBAR_LEN,
     y: box.colorbarY - NARROW_COLORBAR_THICKNESS / 2 / box.ah,

@@ -17,6 +17,7 @@
 import { RunChannel } from "./api.js";
 import { decodeBlob } from "./binary.js";
 import { fmt } from "./format.js";
+import { t, ts } from "./i18n.js";
 import { limits } from "./limits.js";
 import { runRequest } from "./state.js";
 
@@ -32,9 +33,9 @@ const CACHE_SIZE = 12;
 const MESSAGE_MARGIN = 1024;
 
 export const STATUS_WORDS = {
-  converged: "converges",
-  max_steps: "still moving",
-  diverged: "diverges",
+  converged: t("converges"),
+  max_steps: t("still moving"),
+  diverged: t("diverges"),
 };
 const STATUS_RGB = {
   converged: [31, 138, 76],
@@ -61,7 +62,7 @@ export function describe(state, run, part, sweepable) {
     return null;
   }
   const body = runRequest(state, run);
-  if (body.scheduler || body.clip || body.noise) return null;
+  if (body.scheduler || body.clip || body.noise || body.param_groups) return null;
   // Models: a mini-batch run has no batched rule, and the loss chart of a model reads frames.
   if (body.surface && typeof body.surface === "object" && body.surface.model) return null;
   const own = body.hyperparameters[hp.name];
@@ -404,19 +405,30 @@ export function sweepText(label, sweep, summary) {
   const v = (i) => fmt(values[i], 3);
   const parts = summary.stretches.map(({ status, from, to }) => {
     const word = STATUS_WORDS[status] || status;
-    if (from === 0 && to === n - 1) return `${word} over the whole range ${v(0)}–${v(n - 1)}`;
-    if (from === to) return `${word} at ${v(from)}`;
-    if (from === 0) return `${word} up to ${v(to)}`;
-    if (to === n - 1) return `${word} from ${v(from)}`;
-    return `${word} ${v(from)}–${v(to)}`;
+    if (from === 0 && to === n - 1) {
+      return t("{word} over the whole range {from}–{to}", { word, from: v(0), to: v(n - 1) });
+    }
+    if (from === to) return t("{word} at {value}", { word, value: v(from) });
+    if (from === 0) return t("{word} up to {value}", { word, value: v(to) });
+    if (to === n - 1) return t("{word} from {value}", { word, value: v(from) });
+    return t("{word} {from}–{to}", { word, from: v(from), to: v(to) });
   });
   const best =
     summary.best >= 0
-      ? `; lowest final loss ${fmt(sweep.final_loss[summary.best], 3)} at ${v(summary.best)}`
+      ? t("; lowest final loss {loss} at {value}", {
+          loss: fmt(sweep.final_loss[summary.best], 3),
+          value: v(summary.best),
+        })
       : "";
   // Arrays of shape (n, steps + 1): the run's length, whatever each row took.
   const steps = sweep.x[0].length - 1;
-  return `${label}: ${parts.join(", ")}${best} (${n} values, ${steps} steps each).`;
+  return t("{label}: {parts}{best} ({n} values, {steps} steps each).", {
+    label,
+    parts: parts.join(t(", ")),
+    best,
+    n,
+    steps,
+  });
 }
 
 function paintStrip(part, entry) {
@@ -430,7 +442,7 @@ function paintStrip(part, entry) {
   part.strip.parentElement.classList.add("has-sweep");
   part.text.textContent = text;
   part.slider.setAttribute("aria-describedby", part.text.id);
-  part.slider.title = `${part.hp.description || ""}\n\n${text}`.trim();
+  part.slider.title = `${ts(part.hp.description || "")}\n\n${text}`.trim();
 }
 
 /** A strip of an older run: dimmed, and no longer what the slider is described by. */
@@ -440,7 +452,7 @@ function staleStrip(part) {
   part.strip.parentElement.classList.add("is-stale");
   part.text.textContent = "";
   part.slider.removeAttribute("aria-describedby");
-  part.slider.title = part.hp.description || "";
+  part.slider.title = ts(part.hp.description || "");
 }
 
 function clearStrip(part) {
@@ -451,5 +463,5 @@ function clearStrip(part) {
   part.strip.parentElement.classList.remove("has-sweep", "is-stale");
   part.text.textContent = "";
   part.slider.removeAttribute("aria-describedby");
-  part.slider.title = part.hp.description || "";
+  part.slider.title = ts(part.hp.description || "");
 }

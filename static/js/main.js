@@ -14,7 +14,8 @@ import { BasinMaps, MapJob } from "./maps.js";
 import { HyperparameterMaps } from "./hparams.js";
 import { Presets } from "./presets.js";
 import { Benchmark } from "./benchmark.js";
-import { extras, prepareExtras } from "./extras.js";
+import { Lessons, prepareLessonLink } from "./lessons.js";
+import { extras, prepareExtras, queryParams } from "./extras.js";
 import { PALETTE, plotlyReady } from "./plots.js";
 import { takeUnreadable } from "./helpers.js";
 import { sampleGrid } from "./scale.js";
@@ -35,6 +36,7 @@ import {
   runRequest,
 } from "./state.js";
 import { el } from "./dom.js";
+import { t, ts } from "./i18n.js";
 
 const GRID_RESOLUTION = 150;
 const DEFAULT_SURFACE = "rosenbrock";
@@ -119,13 +121,24 @@ function carry(oldSpec, oldValues, hps, values) {
 }
 
 const FAMILY_TEXT = {
-  first_order: "first-order",
-  closure: "closure-based",
-  hessian: "Hessian-based",
-  sharpness: "sharpness-aware",
-  wrapper: "wrapper",
-  schedule_free: "Schedule-Free",
+  first_order: t("first-order"),
+  closure: t("closure-based"),
+  hessian: t("Hessian-based"),
+  sharpness: t("sharpness-aware"),
+  wrapper: t("wrapper"),
+  schedule_free: t("Schedule-Free"),
 };
+
+/**
+ * A label shown short (`short`) and read in full (`full`): the rest of `full` after `short`
+ * for screen readers, or, where a translation does not begin with the short form, all of it.
+ */
+function abbreviated(short, full) {
+  const label = el("span", "arrow-label");
+  if (full.startsWith(short)) label.append(short, el("span", "sr-only", full.slice(short.length)));
+  else label.append(el("span", { "aria-hidden": "true", text: short }), el("span", "sr-only", full));
+  return label;
+}
 
 /**
  * A small line on an optimizer: its paper (a link, in a new tab), its library and its family
@@ -141,7 +154,7 @@ function optimizerMeta(spec, { step = false } = {}) {
         target: "_blank",
         rel: "noopener",
         text: spec.reference.title || spec.reference.url,
-        title: `${spec.reference.title || "The paper"} (opens in a new tab)`,
+        title: t("{title} (opens in a new tab)", { title: spec.reference.title || t("The paper") }),
         "data-testid": "optimizer-paper",
       }),
     );
@@ -152,7 +165,10 @@ function optimizerMeta(spec, { step = false } = {}) {
       el("span", {
         class: "optimizer-family",
         text: FAMILY_TEXT[spec.family] || spec.family,
-        title: step && spec.family_step ? `How it is stepped: ${spec.family_step}` : null,
+        title:
+          step && spec.family_step
+            ? t("How it is stepped: {how}", { how: ts(spec.family_step) })
+            : null,
       }),
     );
   }
@@ -277,9 +293,20 @@ class App {
       },
     });
 
+    this.lessons = new Lessons({
+      button: $('[data-testid="lessons-open"]'),
+      panel: $('[data-testid="lesson-panel"]'),
+      host: {
+        state: this.state,
+        entries: () => this.lessonEntries(),
+        selected: () => this.lessonEntries().find((e) => e.run.id === this.state.selectedRun?.id) || null,
+        applyLink: (query) => this.applyLink(query),
+      },
+    });
+
     fillSelect(
       dom.surfaceSelect,
-      surfaces.map((s) => ({ value: s.name, text: s.title, title: s.description })),
+      surfaces.map((s) => ({ value: s.name, text: ts(s.title), title: ts(s.description) })),
     );
     // The list of ~150 optimizers is built the first time it opens (picker.js).
     this.picker = new Picker(dom.optimizerPicker, {
@@ -304,7 +331,7 @@ class App {
         },
         (error) => {
           dom.loading.hidden = false;
-          dom.loading.textContent = `Could not draw: ${error.message}`;
+          dom.loading.textContent = t("Could not draw: {error}", { error: error.message });
         },
       );
     }
@@ -315,9 +342,11 @@ class App {
     if (!parts.length) return;
     const text = dom.linkNotice.querySelector("[data-link-notice-text]");
     const shown = parts.map((part) => (part.length > 60 ? `${part.slice(0, 57)}…` : part));
+    const values = { count: parts.length, parts: shown.join(", ") };
     text.textContent =
-      `Ignored ${parts.length === 1 ? "a part" : `${parts.length} parts`} of this link that ` +
-      `could not be read (malformed %-escapes): ${shown.join(", ")}. The rest of the link applies.`;
+      parts.length === 1
+        ? t("Ignored a part of this link that could not be read (malformed %-escapes): {parts}. The rest of the link applies.", values)
+        : t("Ignored {count} parts of this link that could not be read (malformed %-escapes): {parts}. The rest of the link applies.", values);
     dom.linkNotice.hidden = false;
     dom.linkNotice
       .querySelector("[data-link-notice-dismiss]")
@@ -325,7 +354,12 @@ class App {
   }
 
   initialState() {
-    const url = decodeState(location.search, { surfaces: this.surfaces, specs: this.specs });
+    return this.stateFromLink(location.search);
+  }
+
+  /** The whole page state a link's query stands for (what it leaves out: the defaults). */
+  stateFromLink(search) {
+    const url = decodeState(search, { surfaces: this.surfaces, specs: this.specs });
     const surfaceName =
       url.surface ||
       (this.surfaces.has(DEFAULT_SURFACE) ? DEFAULT_SURFACE : this.surfaces.keys().next().value);
@@ -362,6 +396,37 @@ class App {
     };
   }
 
+  /**
+   * Show what `query` (a page link's query) says, as if the page had been opened on it. A
+   * surface of your own (formula, model) must be fetched as the page does while it boots,
+   * so the page opens that address instead.
+   */
+  applyLink(query) {
+    const surface = queryParams(query).get("surface");
+    if (!this.surfaces.has(surface)) {
+      location.assign(`${location.pathname}${query}`);
+      return;
+    }
+    this.state.set({ ...this.stateFromLink(query), playing: false });
+  }
+
+  /** Every run as the lessons read it: its request, how it ended and its analysis. */
+  lessonEntries() {
+    return this.state.runs.map((run) => {
+      const slot = this.slots.get(run.id);
+      const frames = slot ? slot.frames : [];
+      return {
+        run,
+        request: runRequest(this.state, run),
+        status: slot ? slot.status : "running",
+        analysis: slot ? slot.analysis : null,
+        frames,
+        lastStep: frames.length ? frames[frames.length - 1].step : 0,
+        minima: this.surface?.minima || [],
+      };
+    });
+  }
+
   newId() {
     const id = `run-${this.nextId}`;
     this.nextId += 1;
@@ -394,7 +459,7 @@ class App {
     }
     if (has("tab")) this.phenomena.showTab(this.state.tab);
     if (has("selected", "surface")) this.live.settle();
-    if (has("selected", "runs")) this.offerMaps();
+    if (has("selected", "runs", "surface", "model")) this.offerMaps();
     // The status line speaks of the selected run as it is now: a new surface, selection or
     // request makes the old sentence untrue.
     if (has("selected", "surface", "start", "steps", "dtype", "runs", "formula", "model")) {
@@ -414,25 +479,32 @@ class App {
     const run = this.state.selectedRun;
     const spec = run ? this.specs.get(run.optimizer) : null;
     const supports = spec?.supports || {};
-    const offer = (button, ok, what, needs) => {
+    // A one-parameter model's landscape is a curve: maps of (x, y) have nothing to cover.
+    const curve = this.surface.parameters === 1;
+    // A map steps one setting for both coordinates: not a run with per-coordinate settings.
+    const grouped = Boolean(run && run.paramGroups);
+    const offer = (button, ok, refusal) => {
       if (!button) return;
       button.dataset.offer ??= button.title; // the button's own tooltip, kept for later
-      button.disabled = Boolean(spec) && !ok;
-      button.title = button.disabled
-        ? `${what} run ${needs}; ${spec.name} is not one`
-        : button.dataset.offer;
+      button.disabled = curve || grouped || (Boolean(spec) && !ok);
+      button.title = !button.disabled
+        ? button.dataset.offer
+        : curve
+          ? t("Maps need two parameters; this model has one, w")
+          : grouped
+            ? t("Maps take one setting for x and y: turn this run's per-coordinate settings off to map it")
+            : refusal;
     };
+    const name = spec ? spec.name : "";
     offer(
       this.basins.button,
       supports.basin_map,
-      "Basin maps",
-      "element-wise optimizers (rows of one tensor stay independent)",
+      t("Basin maps run element-wise optimizers (rows of one tensor stay independent); {name} is not one", { name }),
     );
     offer(
       this.hparams.openButton,
       supports.hyperparameter_map,
-      "Hyperparameter maps",
-      "first-order optimizers whose cells can step as independent parameter groups",
+      t("Hyperparameter maps run first-order optimizers whose cells can step as independent parameter groups; {name} is not one", { name }),
     );
   }
 
@@ -493,7 +565,7 @@ class App {
       try {
         grid = await api.grid(name, GRID_RESOLUTION);
       } catch (error) {
-        dom.loading.textContent = `Could not load the surface: ${error.message}`;
+        dom.loading.textContent = t("Could not load the surface: {error}", { error: error.message });
         return;
       }
       this.grids.set(name, grid);
@@ -518,6 +590,7 @@ class App {
       this.switchBase(value);
       return;
     }
+    if (extras.changeSplit(run, name, value, part)) return;
     this.state.setHyperparameter(run.id, name, value);
     const preview = part ? this.live.change(this.state.run(run.id), part, live) : null;
     if (preview) this.showPreview(run.id, preview);
@@ -563,7 +636,9 @@ class App {
     const d = this.surface.domain;
     const digits = Math.max(0, 3 - Math.floor(Math.log10(Math.max(d.x[1] - d.x[0], d.y[1] - d.y[0]))));
     const round = (v) => Number(v.toFixed(digits));
-    this.state.set({ start: [round(point[0]), round(point[1])] });
+    // A one-parameter model's runs keep the second coordinate at 0.
+    const y = this.surface.parameters === 1 ? 0 : round(point[1]);
+    this.state.set({ start: [round(point[0]), y] });
   }
 
   // ---- event bindings ------------------------------------------------------------------
@@ -745,12 +820,13 @@ class App {
   /** The base optimizer's picker in a wrapper's form: the grouped list, its choices only. */
   basePicker(hp, emit) {
     const root = Picker.create({
-      label: "base optimizer",
+      label: t("base optimizer"),
       testid: "base-optimizer-picker",
-      title: hp.description,
+      title: ts(hp.description),
       specs: [...this.specs.values()],
       only: hp.choices,
-      noun: "base optimizers",
+      noun: t("base optimizers"),
+      one: t("base optimizer"),
       onPick: (name) => {
         // The form is rebuilt for the new base: its picker takes the focus back (renderControls).
         this.refocusBase = document.activeElement === root.querySelector("input");
@@ -765,9 +841,10 @@ class App {
   baseHead(spec) {
     const base = spec.base;
     const head = el("div", { class: "hp-base-head", "data-testid": "base-settings" });
+    const [before, after] = t("settings of the base optimizer, {name}").split("{name}");
     head.append(
-      el("p", { class: "hp-base-title" }, "settings of the base optimizer, ", el("b", { text: base.name })),
-      el("p", { class: "description", text: base.description }),
+      el("p", { class: "hp-base-title" }, before, el("b", { text: base.name }), after),
+      el("p", { class: "description", text: ts(base.description) }),
     );
     const meta = optimizerMeta(base);
     if (meta) head.append(meta);
@@ -778,11 +855,11 @@ class App {
     this.link.write();
     const ok = await copyText(location.href);
     const label = $("[data-label]", button);
-    label.textContent = ok ? "Copied" : "Copy failed";
+    label.textContent = ok ? t("Copied") : t("Copy failed");
     button.classList.toggle("done", ok);
     clearTimeout(this.copyTimer);
     this.copyTimer = setTimeout(() => {
-      label.textContent = "Copy link";
+      label.textContent = t("Copy link");
       button.classList.remove("done");
     }, 1600);
   }
@@ -896,6 +973,8 @@ class App {
     this.presets.render(this.slots);
     this.renderArrowLegend(vm);
     this.renderPreviewBadge(vm);
+    // The lesson reads runs, not plots: it need not wait for Plotly.js (its figures do).
+    this.lessons.update();
     this.uiDirty = false;
     this.listDirty = false;
     // The plots wait for Plotly.js (the constructor schedules a frame when it lands).
@@ -950,7 +1029,9 @@ class App {
     // and ascent have other rules (analysis.stability_rule), which the Sharpness tab states.
     const heavyBall =
       !hp.nesterov && !hp.maximize && !(Number(hp.weight_decay) > 0) && !(Number(hp.dampening) > 0);
-    if (!run || run.optimizer !== "SGD" || !sharpness || typeof lr !== "number" || !heavyBall) {
+    // Per-coordinate settings (param_groups) have no single lr to bound.
+    const grouped = Boolean(run && run.paramGroups);
+    if (!run || run.optimizer !== "SGD" || grouped || !sharpness || typeof lr !== "number" || !heavyBall) {
       dom.lrHint.hidden = true;
       return;
     }
@@ -959,12 +1040,16 @@ class App {
     const past = lr >= bound;
     dom.lrHint.hidden = false;
     dom.lrHint.classList.toggle("is-warning", past);
+    const numbers = { lr: fmt(lr), rule, sharpness: fmt(sharpness, 4) };
     dom.lrHintText.textContent = past
-      ? `lr ${fmt(lr)} is past this surface's bound ${rule}, with its curvature up to λ = ${fmt(sharpness, 4)}: the run will oscillate ever wider and diverge.`
-      : `Curvature here reaches λ = ${fmt(sharpness, 4)}: SGD is stable while lr < ${rule}.`;
+      ? t(
+          "lr {lr} is past this surface's bound {rule}, with its curvature up to λ = {sharpness}: the run will oscillate ever wider and diverge.",
+          numbers,
+        )
+      : t("Curvature here reaches λ = {sharpness}: SGD is stable while lr < {rule}.", numbers);
     // Offered where the lr is past the bound: a stable lr needs no correction.
     dom.useSuggestedLr.hidden = !past || !suggested;
-    dom.useSuggestedLr.textContent = `Use lr ${exact(suggested)} (1/λ)`;
+    dom.useSuggestedLr.textContent = t("Use lr {lr} (1/λ)", { lr: exact(suggested) });
   }
 
   /** The simple inputs mirror the state at once (no frame delay). */
@@ -973,7 +1058,7 @@ class App {
     const surface = this.surface;
     dom.surfaceSelect.value = state.surface;
     dom.formula.textContent = surface.formula;
-    dom.surfaceDescription.textContent = surface.description;
+    dom.surfaceDescription.textContent = ts(surface.description);
     this.renderLrHint();
     if (document.activeElement !== dom.startX) dom.startX.value = exact(state.start[0]);
     if (document.activeElement !== dom.startY) dom.startY.value = exact(state.start[1]);
@@ -981,10 +1066,21 @@ class App {
     dom.dtype.value = state.dtype;
     dom.logLoss.checked = state.logLoss;
     dom.speed.value = String(state.speed);
-    const is3d = state.view === "3d";
-    dom.viewToggle.dataset.view = state.view;
+    // One parameter (y = w·x): the start is w alone and the landscape a curve, with no 3D.
+    const curve = surface.parameters === 1;
+    dom.startY.closest(".field").hidden = curve;
+    dom.viewToggle.dataset.offer ??= dom.viewToggle.title;
+    dom.viewToggle.disabled = curve;
+    const flat = dom.viewToggle.querySelector('[data-seg="contour"]');
+    flat.dataset.text ??= flat.textContent;
+    flat.textContent = curve ? t("Curve") : flat.dataset.text;
+    dom.viewToggle.title = curve
+      ? t("One parameter: the landscape is the loss against w, a curve, with no 3D view")
+      : dom.viewToggle.dataset.offer;
+    const is3d = state.view === "3d" && !curve;
+    dom.viewToggle.dataset.view = is3d ? "3d" : "contour";
     dom.viewToggle.setAttribute("aria-pressed", String(is3d));
-    dom.viewToggle.setAttribute("aria-label", is3d ? "Contour view" : "3D view");
+    dom.viewToggle.setAttribute("aria-label", is3d ? t("Contour view") : t("3D view"));
     dom.landscape.classList.toggle("is-3d", is3d);
     const end = this.endStep();
     dom.scrub.max = String(end);
@@ -1006,9 +1102,11 @@ class App {
     dom.selectedLabel.replaceChildren();
     const swatch = el("span", "swatch");
     swatch.style.setProperty("--run-color", this.colors.get(run.id));
-    dom.selectedLabel.append(swatch, `editing run ${index}`);
+    dom.selectedLabel.append(swatch, t("editing run {index}", { index }));
     const base = spec.base ? `:${spec.base.name}` : "";
-    this.form.render(`${run.id}:${run.optimizer}${base}`, spec, run.hyperparameters);
+    // Per-coordinate settings (groups.js) show each float setting as an x and a y value.
+    const view = extras.formView(run, spec);
+    this.form.render(`${run.id}:${run.optimizer}${base}${view.key}`, view.spec, view.values);
     if (this.refocusBase) {
       this.refocusBase = false;
       const picker = dom.hparams.querySelector('[data-testid="base-optimizer-picker"]');
@@ -1023,7 +1121,8 @@ class App {
     for (const item of rest) {
       const at = Array.isArray(item.loc) ? item.loc.filter((p) => p !== "body") : [];
       const bucket = at[0] === "start" ? "start" : at[0] === "steps" ? "steps" : "general";
-      buckets[bucket].push(at.length && bucket === "general" ? `${at.join(".")}: ${item.msg}` : item.msg);
+      const msg = ts(item.msg);
+      buckets[bucket].push(at.length && bucket === "general" ? `${at.join(".")}: ${msg}` : msg);
     }
     for (const [name, messages] of Object.entries(buckets)) {
       dom.errors[name].hidden = messages.length === 0;
@@ -1034,7 +1133,7 @@ class App {
     dom.startY.toggleAttribute("aria-invalid", buckets.start.length > 0);
 
     dom.addRun.disabled = state.runs.length >= MAX_RUNS;
-    dom.runsCount.textContent = `${state.runs.length} of ${MAX_RUNS}`;
+    dom.runsCount.textContent = t("{count} of {max}", { count: state.runs.length, max: MAX_RUNS });
     const hasFrames = Boolean(slot && slot.frames.length);
     dom.exportCsv.disabled = !hasFrames;
     dom.exportJson.disabled = !hasFrames;
@@ -1045,7 +1144,7 @@ class App {
   renderOptimizerInfo(spec) {
     if (this.infoFor === spec.name) return;
     this.infoFor = spec.name;
-    dom.optimizerDescription.textContent = spec.description;
+    dom.optimizerDescription.textContent = ts(spec.description);
     const meta = optimizerMeta(spec, { step: true });
     dom.optimizerMeta.replaceChildren(...(meta ? meta.childNodes : []));
     dom.optimizerMeta.hidden = !meta;
@@ -1058,7 +1157,7 @@ class App {
     if (!run) return;
     for (const [button, format, what] of [
       [dom.exportCsv, "CSV", "step, x, y, loss, grad_x, grad_y, lr"],
-      [dom.exportJson, "JSON", "every frame and the summary"],
+      [dom.exportJson, "JSON", t("every frame and the summary")],
     ]) {
       let tag = button.querySelector("[data-export-run]");
       if (!tag) {
@@ -1067,10 +1166,10 @@ class App {
         tag.dataset.exportRun = "";
         button.append(tag);
       }
-      tag.textContent = `run ${index + 1}`;
-      const name = `run ${index + 1} (${run.optimizer})`;
-      button.setAttribute("aria-label", `Download ${name} as ${format}`);
-      button.title = `Download the selected run, ${name}, as ${format} (${what})`;
+      tag.textContent = t("run {index}", { index: index + 1 });
+      const name = t("run {index} ({optimizer})", { index: index + 1, optimizer: run.optimizer });
+      button.setAttribute("aria-label", t("Download {name} as {format}", { name, format }));
+      button.title = t("Download the selected run, {name}, as {format} ({what})", { name, format, what });
     }
   }
 
@@ -1088,16 +1187,25 @@ class App {
     const state = this.state;
     dom.scrub.max = String(vm.end);
     if (document.activeElement !== dom.scrub || state.playing) dom.scrub.value = String(vm.playhead);
-    dom.scrub.setAttribute("aria-valuetext", `step ${vm.playhead} of ${vm.end}`);
+    dom.scrub.setAttribute("aria-valuetext", t("step {step} of {end}", { step: vm.playhead, end: vm.end }));
     dom.play.classList.toggle("active", state.playing);
     dom.play.setAttribute("aria-pressed", String(state.playing));
     const sel = vm.selected;
     const frame = vm.frame;
-    dom.readoutStep.textContent = `step ${frame ? frame.step : vm.playhead} / ${sel ? Math.max(0, sel.columns.x.length - 1) : vm.end}`;
-    dom.readoutLoss.textContent = frame ? `loss ${fmt(frame.loss)}` : "";
-    dom.readoutPos.textContent = frame ? `(${fmt(frame.x)}, ${fmt(frame.y)})` : "";
+    dom.readoutStep.textContent = t("step {step} / {end}", {
+      step: frame ? frame.step : vm.playhead,
+      end: sel ? Math.max(0, sel.columns.x.length - 1) : vm.end,
+    });
+    dom.readoutLoss.textContent = frame ? t("loss {loss}", { loss: fmt(frame.loss) }) : "";
     const gnorm = frame && (frame.grad ? norm2(frame.grad) : frame.gnorm);
-    dom.readoutGrad.textContent = frame ? `‖∇f‖ ${fmt(gnorm)}` : "";
+    if (this.surface.parameters === 1) {
+      // y = w·x: the one parameter, and the loss's slope along it (its gradient's y is 0).
+      dom.readoutPos.textContent = frame ? `w ${fmt(frame.x)}` : "";
+      dom.readoutGrad.textContent = frame ? `|∂L/∂w| ${fmt(gnorm)}` : "";
+    } else {
+      dom.readoutPos.textContent = frame ? `(${fmt(frame.x)}, ${fmt(frame.y)})` : "";
+      dom.readoutGrad.textContent = frame ? `‖∇f‖ ${fmt(gnorm)}` : "";
+    }
     const color = sel ? sel.color : "";
     dom.readoutStep.parentElement.style.setProperty("--run-color", color);
   }
@@ -1115,9 +1223,10 @@ class App {
     const name = p.name.replace(/\.(\d)$/, "[$1]");
     dom.previewBadge.style.setProperty("--run-color", run.color);
     dom.previewBadge.querySelector("[data-preview-text]").textContent = `${name} ≈ ${fmt(p.value, 3)}`;
-    dom.previewBadge.title =
-      `The swept path nearest to ${name} = ${fmt(p.target)} (${name} = ${fmt(p.value)}); ` +
-      "the exact run replaces it when the slider rests.";
+    dom.previewBadge.title = t(
+      "The swept path nearest to {name} = {target} ({name} = {value}); the exact run replaces it when the slider rests.",
+      { name, target: fmt(p.target), value: fmt(p.value) },
+    );
   }
 
   renderArrowLegend(vm) {
@@ -1131,7 +1240,7 @@ class App {
       const item = el("span", `arrow-item arrow-${arrow.kind}`);
       const key = el("span", "arrow-key");
       if (arrow.kind === "state") key.style.setProperty("--run-color", vm.arrowColor);
-      item.title = `${arrow.label}: true length ${arrow.mag}`;
+      item.title = t("{label}: true length {length}", { label: arrow.label, length: arrow.mag });
       item.append(key, el("span", "arrow-label", arrow.label), el("span", "arrow-mag", fmt(arrow.mag, 3)));
       return item;
     });
@@ -1139,13 +1248,13 @@ class App {
       // The perturbation ε itself, drawn at its true length (not on the gradients' scale).
       const item = el("span", "arrow-item arrow-ascent");
       const size = Math.hypot(vm.ascent.to[0] - vm.ascent.from[0], vm.ascent.to[1] - vm.ascent.from[1]);
-      item.title =
-        `${ASCENT_LABEL}: w + ε(w), where the step from here takes its second gradient; ` +
-        `|ε| = ${fmt(size)}, drawn at its true length`;
+      item.title = t(
+        "{label}: w + ε(w), where the step from here takes its second gradient; |ε| = {size}, drawn at its true length",
+        { label: ASCENT_LABEL, size: fmt(size) },
+      );
       item.dataset.testid = "ascent-legend";
       // Short on screen (the legend beside the plot names it in full): the strip is one line.
-      const label = el("span", "arrow-label", "ascent");
-      label.append(el("span", "sr-only", ASCENT_LABEL.slice("ascent".length)));
+      const label = abbreviated(t("ascent"), ASCENT_LABEL);
       item.append(el("span", "arrow-key"), label, el("span", "arrow-mag", fmt(size, 3)));
       items.push(item);
     }
@@ -1153,22 +1262,25 @@ class App {
       const item = el("span", "arrow-item arrow-train");
       const key = el("span", "arrow-key");
       key.style.setProperty("--run-color", vm.arrowColor);
-      item.title =
-        `The line is the evaluation point x (what optimizer.eval() puts in the parameters); ` +
-        `dotted: the ${TRAIN_LABEL}`;
+      item.title = t(
+        "The line is the evaluation point x (what optimizer.eval() puts in the parameters); dotted: the {label}",
+        { label: TRAIN_LABEL },
+      );
       item.dataset.testid = "train-legend";
-      const label = el("span", "arrow-label", "training point y");
-      label.append(el("span", "sr-only", TRAIN_LABEL.slice("training point y".length)));
-      item.append(key, label);
+      item.append(key, abbreviated(t("training point y"), TRAIN_LABEL));
       items.push(item);
     }
-    const clipped = vm.arrows.some((a) => a.clipped) ? ", cut at the domain's width" : "";
+    const clipped = vm.arrows.some((a) => a.clipped) ? t(", cut at the domain's width") : "";
     const scale =
       vm.view === "3d" || !vm.arrows.length
         ? ""
-        : `, drawn ×${fmt(vm.arrowFactor, 2)} for the whole run${clipped}`;
-    const what = vm.trainPoint ? "path: evaluation point x · " : "";
-    const note = el("span", "arrow-note", `${what}arrows at step ${vm.frame.step}${scale}`);
+        : t(", drawn ×{factor} for the whole run{clipped}", { factor: fmt(vm.arrowFactor, 2), clipped });
+    const what = vm.trainPoint ? t("path: evaluation point x · ") : "";
+    const note = el(
+      "span",
+      "arrow-note",
+      t("{what}arrows at step {step}{scale}", { what, step: vm.frame.step, scale }),
+    );
     legend.replaceChildren(note, ...items);
   }
 
@@ -1176,8 +1288,11 @@ class App {
     const loss = point && this.grid ? sampleGrid(this.grid, point[0], point[1]) : null;
     dom.cursor.hidden = !point;
     if (!point) return;
-    const at = `x ${fmt(point[0], 3)}  y ${fmt(point[1], 3)}`;
-    dom.cursor.textContent = loss === null ? at : `${at}  loss ${fmt(loss, 4)}`;
+    const at =
+      this.surface.parameters === 1
+        ? `w ${fmt(point[0], 3)}`
+        : `x ${fmt(point[0], 3)}  y ${fmt(point[1], 3)}`;
+    dom.cursor.textContent = loss === null ? at : t("{at}  loss {loss}", { at, loss: fmt(loss, 4) });
   }
 
   /**
@@ -1196,23 +1311,31 @@ class App {
         dom.statusLine.textContent = "";
         return;
       }
-      const name = `Run ${index} (${run.optimizer})`;
+      const name = t("Run {index} ({optimizer})", { index, optimizer: run.optimizer });
       if (!slot || slot.status === "running") {
-        dom.statusLine.textContent = `${name} is running…`;
+        dom.statusLine.textContent = t("{name} is running…", { name });
         return;
       }
       const why =
-        slot.status === "error" || !slot.summary ? reasonText(slot) : slot.summary.reason;
-      const where = slot.summary ? ` at step ${slot.summary.steps_taken}` : "";
-      const loss = slot.summary ? `, final loss ${fmt(slot.summary.final_loss)}` : "";
+        slot.status === "error" || !slot.summary ? reasonText(slot) : ts(slot.summary.reason);
+      const where = slot.summary ? t(" at step {step}", { step: slot.summary.steps_taken }) : "";
+      const loss = slot.summary ? t(", final loss {loss}", { loss: fmt(slot.summary.final_loss) }) : "";
       const last = slot.frames[slot.frames.length - 1];
       // An optimizer without a learning rate (AliG) has lr null: "—", not "null".
-      const lr = last && slot.status !== "error" && !(typeof last.lr === "number") ? ", lr —" : "";
+      const lr = last && slot.status !== "error" && !(typeof last.lr === "number") ? t(", lr —") : "";
       const train =
         last && Array.isArray(last.train_point)
-          ? ` Its path is the evaluation point x; dotted, the ${TRAIN_LABEL}.`
+          ? t(" Its path is the evaluation point x; dotted, the {label}.", { label: TRAIN_LABEL })
           : "";
-      dom.statusLine.textContent = `${name} ${STATUS_TEXT[slot.status]}${where}: ${why}${loss}${lr}.${train}`;
+      dom.statusLine.textContent = t("{name} {status}{where}: {why}{loss}{lr}.{train}", {
+        name,
+        status: STATUS_TEXT[slot.status],
+        where,
+        why,
+        loss,
+        lr,
+        train,
+      });
     }, 250);
   }
 
@@ -1230,6 +1353,7 @@ class App {
 }
 
 async function boot() {
+  prepareLessonLink();
   try {
     const [surfaces, optimizers, limits, benchmarkDefaults] = await Promise.all([
       api.surfaces(),
@@ -1242,8 +1366,8 @@ async function boot() {
     new App(surfaces, optimizers, benchmarkDefaults);
   } catch (error) {
     dom.loading.hidden = false;
-    dom.loading.textContent = `Could not reach the losslab API: ${error.message}`;
-    dom.statusLine.textContent = "The page could not load its data from the server.";
+    dom.loading.textContent = t("Could not reach the losslab API: {error}", { error: error.message });
+    dom.statusLine.textContent = t("The page could not load its data from the server.");
   }
 }
 

@@ -15,6 +15,7 @@ import { INK, escapeHover, withAlpha } from "./plots.js";
 import { limits } from "./limits.js";
 import { runRequest } from "./state.js";
 import { el } from "./dom.js";
+import { t } from "./i18n.js";
 
 /**
  * Categorical colours for the minima a map reaches: light tints, so that no basin shares a
@@ -112,7 +113,7 @@ export async function streamMap(path, body, { signal, onProgress, onWait, binary
   } finally {
     reader.cancel().catch(() => {});
   }
-  throw new Error("the stream ended before its answer");
+  throw new Error(t("the stream ended before its answer"));
 }
 
 /** The map from LLB1 stream records, or null if the stream ends first. */
@@ -201,8 +202,8 @@ export class MapJob {
     this.title = title;
     this.fraction = 0;
     this.root.classList.remove("is-error");
-    this.cancelButton.textContent = "Cancel";
-    this.cancelButton.setAttribute("aria-label", `Cancel the ${title}`);
+    this.cancelButton.textContent = t("Cancel");
+    this.cancelButton.setAttribute("aria-label", t("Cancel the {title}", { title }));
     this.show(0);
     this.root.hidden = true;
     clearTimeout(this.timer);
@@ -217,7 +218,7 @@ export class MapJob {
           if (this.controller !== controller) return;
           this.root.hidden = false;
           this.label.textContent = seconds
-            ? `${title}: server busy, retrying in ${seconds} s`
+            ? t("{title}: server busy, retrying in {seconds} s", { title, seconds })
             : `${title}…`;
         },
       });
@@ -228,7 +229,7 @@ export class MapJob {
     } catch (error) {
       if (this.controller !== controller || error.name === "AbortError") return null;
       this.controller = null;
-      this.fail(`${title} failed: ${errorText(error, { withField: true })}`);
+      this.fail(t("{title} failed: {error}", { title, error: errorText(error, { withField: true }) }));
       return null;
     }
   }
@@ -245,8 +246,8 @@ export class MapJob {
     this.root.hidden = false;
     this.root.classList.add("is-error");
     this.label.textContent = message;
-    this.cancelButton.textContent = "Dismiss";
-    this.cancelButton.setAttribute("aria-label", "Dismiss this message");
+    this.cancelButton.textContent = t("Dismiss");
+    this.cancelButton.setAttribute("aria-label", t("Dismiss this message"));
   }
 }
 
@@ -266,8 +267,19 @@ export function numberText(value) {
   return abs !== 0 && (abs < 1e-3 || abs >= 1e6) ? value.toExponential() : String(value);
 }
 
+/** The kinds of minimum a surface lists, as the page names them. */
+const KIND_TEXT = { global: t("global"), local: t("local") };
+
+function kindText(minimum) {
+  return KIND_TEXT[minimum.kind] || minimum.kind;
+}
+
 function minimumName(minimum) {
-  return `${minimum.kind} minimum (${fmt(minimum.x, 3)}, ${fmt(minimum.y, 3)})`;
+  return t("{kind} minimum ({x}, {y})", {
+    kind: kindText(minimum),
+    x: fmt(minimum.x, 3),
+    y: fmt(minimum.y, 3),
+  });
 }
 
 /** Codes for a categorical heatmap: 0 undecided, 1 diverged, 2 + k for minimum k. */
@@ -283,12 +295,12 @@ export function outcomeCodes(map) {
 
 export function outcomeText(map, i, j) {
   const o = map.outcome[i][j];
-  if (o === -1) return "diverged";
+  if (o === -1) return t("diverged");
   const steps = map.steps_to_converge[i][j];
   const loss = map.final_loss[i][j];
-  const where = o >= 0 ? `→ ${minimumName(map.minima[o])}` : "→ no minimum reached";
-  const when = steps === null ? "still moving at the end" : `converged in ${steps} steps`;
-  return `${where}<br>${when} · loss ${escapeHover(fmt(loss))}`;
+  const where = o >= 0 ? `→ ${minimumName(map.minima[o])}` : t("→ no minimum reached");
+  const when = steps === null ? t("still moving at the end") : t("converged in {steps} steps", { steps });
+  return t("{where}<br>{when} · loss {loss}", { where, when, loss: escapeHover(fmt(loss)) });
 }
 
 export function shares(map) {
@@ -338,10 +350,10 @@ export class BasinMaps {
   build() {
     const strip = this.strip;
     const head = el("div", "map-strip-head");
-    const title = el("span", "map-strip-title", "Basin map");
+    const title = el("span", "map-strip-title", t("Basin map"));
     this.swatch = el("span", "swatch");
     this.meta = el("span", "map-strip-meta");
-    this.stale = el("span", "map-stale", "settings changed · recompute");
+    this.stale = el("span", "map-stale", t("settings changed · recompute"));
     const info = el("span", "map-strip-info");
     info.append(title, this.swatch, this.meta);
 
@@ -355,12 +367,12 @@ export class BasinMaps {
       this.visible = this.toggle.checked;
       this.host.redraw();
     });
-    toggle.append(this.toggle, el("span", "switch-track"), el("span", "", "overlay"));
+    toggle.append(this.toggle, el("span", "switch-track"), el("span", "", t("overlay")));
 
     this.resolution = el("select", "select select-compact");
     this.resolution.dataset.testid = "basin-resolution";
-    this.resolution.setAttribute("aria-label", "Basin map resolution (start points per axis)");
-    this.resolution.title = "Start points per axis";
+    this.resolution.setAttribute("aria-label", t("Basin map resolution (start points per axis)"));
+    this.resolution.title = t("Start points per axis");
     for (const n of RESOLUTIONS.filter((points) => points <= limits.max_map_resolution)) {
       const option = el("option", "", `${n} × ${n}`);
       option.value = String(n);
@@ -374,23 +386,23 @@ export class BasinMaps {
     this.steps.min = "1";
     this.steps.step = "1";
     this.steps.dataset.testid = "basin-steps";
-    this.steps.title = "Steps per start point";
-    stepsLabel.append(el("span", "", "steps"), this.steps);
+    this.steps.title = t("Steps per start point");
+    stepsLabel.append(el("span", "", t("steps")), this.steps);
 
-    const again = el("button", "btn btn-soft btn-compact", "Recompute");
+    const again = el("button", "btn btn-soft btn-compact", t("Recompute"));
     again.type = "button";
     again.addEventListener("click", () => this.compute());
     const close = el("button", "btn btn-ghost btn-icon btn-compact map-close");
     close.type = "button";
-    close.setAttribute("aria-label", "Close the basin map");
-    close.title = "Close the basin map";
+    close.setAttribute("aria-label", t("Close the basin map"));
+    close.title = t("Close the basin map");
     close.textContent = "×";
     close.addEventListener("click", () => this.close());
     controls.append(toggle, this.resolution, stepsLabel, again, close);
     head.append(info, controls);
 
     this.legend = el("div", "map-legend");
-    this.legend.setAttribute("aria-label", "Basins: the minimum each start reaches");
+    this.legend.setAttribute("aria-label", t("Basins: the minimum each start reaches"));
     strip.append(head, this.legend);
   }
 
@@ -427,7 +439,7 @@ export class BasinMaps {
     this.pending = true;
     this.renderStrip(true);
     const map = await this.job.run(
-      `Basin map ${body.resolution} × ${body.resolution}`,
+      t("Basin map {n} × {n}", { n: body.resolution }),
       "/api/maps/basins/stream",
       body,
     );
@@ -496,7 +508,7 @@ export class BasinMaps {
         line: { width: 1.3, color: "rgba(27, 34, 48, 0.6)", smoothing: 0.6 },
         colorscale: categorical(colors.map((c) => withAlpha(c, BASIN_ALPHA))),
         showscale: false,
-        hovertemplate: "start (%{x:.3g}, %{y:.3g})<br>%{text}<extra>basin map</extra>",
+        hovertemplate: t("start (%{x:.3g}, %{y:.3g})<br>%{text}<extra>basin map</extra>"),
         hoverlabel: HOVER,
         showlegend: false,
       };
@@ -556,16 +568,19 @@ export class BasinMaps {
     this.swatch.hidden = !run;
     if (run) this.swatch.style.setProperty("--run-color", this.host.colors.get(run.id));
     if (!map) {
-      this.meta.textContent = this.pending ? "computing…" : "";
+      this.meta.textContent = this.pending ? t("computing…") : "";
       this.legend.replaceChildren();
       return;
     }
     const r = map.request;
     const index = run ? state.runs.indexOf(run) + 1 : 0;
-    const who = run ? `run ${index} · ${r.optimizer}` : r.optimizer;
-    const where = state.view === "contour" ? "" : " · shows on the contour view";
+    const who = run ? t("run {index} · {optimizer}", { index, optimizer: r.optimizer }) : r.optimizer;
+    const where = state.view === "contour" ? "" : t(" · shows on the contour view");
     this.meta.textContent = `${who}${where}`;
-    this.meta.title = `${map.x.length} × ${map.y.length} start points, ${r.steps} steps each, with run ${index}'s optimizer and settings`;
+    this.meta.title = t(
+      "{nx} × {ny} start points, {steps} steps each, with run {index}'s optimizer and settings",
+      { nx: map.x.length, ny: map.y.length, steps: r.steps, index },
+    );
     const { counts, total } = shares(map);
     const chips = map.minima
       .map((minimum, k) => ({ minimum, k, count: counts.get(k) || 0 }))
@@ -576,30 +591,38 @@ export class BasinMaps {
     const items = shown.map(({ minimum, k, count }) =>
       chip(
         BASIN_COLORS[k % BASIN_COLORS.length],
-        `${minimum.kind} (${fmt(minimum.x, 3)}, ${fmt(minimum.y, 3)})`,
+        `${kindText(minimum)} (${fmt(minimum.x, 3)}, ${fmt(minimum.y, 3)})`,
         percent(count, total),
-        `${minimumName(minimum)}, loss ${fmt(minimum.loss)}: ${count} of ${total} starts`,
+        t("{minimum}, loss {loss}: {count} of {total} starts", {
+          minimum: minimumName(minimum),
+          loss: fmt(minimum.loss),
+          count,
+          total,
+        }),
       ),
     );
-    if (rest) items.push(chip("#ced4da", `${chips.length - 6} more minima`, percent(rest, total)));
+    if (rest) {
+      const more = t("{count} more minima", { count: chips.length - 6 });
+      items.push(chip("#ced4da", more, percent(rest, total)));
+    }
     if (counts.get(-1)) {
       items.push(
-        chip(DIVERGED_COLOR, "diverged", percent(counts.get(-1), total), "the run left the bounds"),
+        chip(DIVERGED_COLOR, t("diverged"), percent(counts.get(-1), total), t("the run left the bounds")),
       );
     }
     if (counts.get(-2)) {
       items.push(
         chip(
           UNDECIDED_COLOR,
-          "undecided",
+          t("undecided"),
           percent(counts.get(-2), total),
-          "ended near no known minimum",
+          t("ended near no known minimum"),
         ),
       );
     }
     if (map.leftOut)
-      items.push(el("span", "map-chip map-note", `without the run's ${map.leftOut}`));
-    items.push(el("span", "map-hint", "Click a cell to start there."));
+      items.push(el("span", "map-chip map-note", t("without the run's {fields}", { fields: map.leftOut })));
+    items.push(el("span", "map-hint", t("Click a cell to start there.")));
     if (stale) items.unshift(this.stale);
     this.legend.replaceChildren(...items);
   }

@@ -2,18 +2,23 @@
 // a small network's plane), stepped on batches from a seeded DataLoader. The landscape and
 // the solid loss line are the full-data loss; the faint line is each step's batch loss.
 //
-// State: `surface` is "model", `model` is {model, dataset, batch_size, seed, directions?}
-// (dataset: a name or {x, y}; batch_size: null = full batch, 1 = stochastic), and
+// State: `surface` is "model", `model` is {model, dataset, batch_size, seed, directions?,
+// bias?, shuffle?, loss?} (dataset: a name or {x, y}; batch_size: null = full batch, 1 =
+// stochastic; bias false: linear regression as y = w·x, one parameter; shuffle false:
+// mini-batches in data order; loss "mse": logistic regression's MSE on the sigmoid), and
 // `lossPerEpoch` switches the loss chart to one point per epoch.
 // URL: surface=model&model=linear_regression&data=noisy_line&batch=full&mseed=0[&dirs=pca]
-// [&epoch=1]; uploaded data travels as data=xy:x1,y1;x2,y2;... while the link stays short.
-// Hooks: data-testid model-select, dataset-select, csv-upload, csv-error, batch-mode,
-// batch-size (slider), batch-size-value, model-seed, model-reseed, model-directions,
-// model-note, model-error, loss-per-epoch.
+// [&bias=0][&shuffle=0][&mloss=mse][&epoch=1]: each option only off its default and where it
+// applies (absent: the default, so older links read as before); uploaded data travels as
+// data=xy:x1,y1;x2,y2;... while the link stays short.
+// Hooks: data-testid model-select, model-bias, model-loss, dataset-select, csv-upload,
+// csv-error, batch-mode, batch-size (slider), batch-size-value, model-shuffle, model-seed,
+// model-reseed, model-directions, model-note, model-error, loss-per-epoch.
 
 import { errorText, postCSV, postJSON } from "./api.js";
 import { readNumber } from "./helpers.js";
 import { withAlpha } from "./plots.js";
+import { t, ts } from "./i18n.js";
 
 export const MODEL = "model";
 const RESOLUTION = 120;
@@ -23,31 +28,31 @@ const SEED_RANGE = 2 ** 31;
 
 export const MODELS = {
   linear_regression: {
-    title: "Linear regression",
+    title: t("Linear regression"),
     axes: ["w", "b"],
     datasets: [
-      ["noisy_line", "Noisy line"],
-      ["tiny", "Tiny (3 points)"],
+      ["noisy_line", t("Noisy line")],
+      ["tiny", t("Tiny (3 points)")],
     ],
     csv: true,
     batches: true,
   },
   logistic_regression: {
-    title: "Logistic regression",
+    title: t("Logistic regression"),
     axes: ["w", "b"],
     datasets: [
-      ["two_classes", "Two overlapping classes"],
-      ["separable", "Separable classes"],
+      ["two_classes", t("Two overlapping classes")],
+      ["separable", t("Separable classes")],
     ],
     csv: true,
     batches: true,
   },
   mlp_plane: {
-    title: "Small MLP, on a plane",
+    title: t("Small MLP, on a plane"),
     axes: ["a", "b"],
     datasets: [
-      ["moons", "Moons"],
-      ["spirals", "Spirals"],
+      ["moons", t("Moons")],
+      ["spirals", t("Spirals")],
     ],
     csv: false,
     // The plane is the full-data loss through fixed weights: the server takes no batch_size
@@ -63,10 +68,37 @@ export const DEFAULT_MODEL = {
   seed: 0,
 };
 
-/** The request's `model` object: directions only where they mean something. */
+/**
+ * The request's `model` object: directions, bias, shuffle and loss only where they mean
+ * something, and the last three only off their defaults (the API's: bias and shuffle on,
+ * cross-entropy).
+ */
 function modelRequest(config) {
-  const { directions, ...rest } = config;
-  return config.model === "mlp_plane" ? { ...rest, directions: directions || "random" } : rest;
+  const { directions, bias, shuffle, loss, ...rest } = config;
+  const out = rest;
+  if (config.model === "mlp_plane") out.directions = directions || "random";
+  if (config.model === "linear_regression" && bias === false) out.bias = false;
+  if (MODELS[config.model]?.batches && config.batch_size !== null && shuffle === false) {
+    out.shuffle = false;
+  }
+  if (config.model === "logistic_regression" && loss === "mse") out.loss = "mse";
+  return out;
+}
+
+/** Whether `config` is y = w·x: linear regression without its bias, one parameter. */
+export function oneParameter(config) {
+  return Boolean(config) && modelRequest(config).bias === false;
+}
+
+/** Whether the page's runs go to y = w·x (their start is [w], they have no y to set apart). */
+export function requestsOneParameter(state) {
+  return state.surface === MODEL && oneParameter(state.model);
+}
+
+/** The names of the model's parameters: (w, b), (a, b) on a plane, or w alone. */
+function axesOf(config) {
+  if (oneParameter(config)) return ["w"];
+  return (MODELS[config.model] || MODELS.linear_regression).axes;
 }
 
 /** The model surface for `config`: {surface (named MODEL, with axes), grid, note}. */
@@ -75,7 +107,7 @@ export async function fetchModel(config, resolution = RESOLUTION) {
     `/api/surfaces/model?resolution=${resolution}`,
     modelRequest(config),
   );
-  const axes = (MODELS[config.model] || MODELS.linear_regression).axes;
+  const axes = axesOf(config);
   const surface = { ...answer.surface, name: MODEL, axes, note: answer.note || "" };
   // The data set travels with the surface: the Data & fit tab draws it (fit.js).
   const data = answer.data ?? null;
@@ -116,7 +148,11 @@ export function modelFromParams(params) {
     seed: Number.isInteger(seed) && seed >= 0 ? seed : 0,
   };
   if (model === "mlp_plane") config.directions = params.get("dirs") === "pca" ? "pca" : "random";
-  return config;
+  if (params.get("bias") === "0") config.bias = false;
+  if (params.get("shuffle") === "0") config.shuffle = false;
+  if (params.get("mloss") === "mse") config.loss = "mse";
+  // Only what applies to this model stays (a hand-written link may say more).
+  return modelRequest(config);
 }
 
 export const modelCodec = {
@@ -137,9 +173,18 @@ export const modelCodec = {
         `mseed=${m.seed}`,
       );
       if (m.model === "mlp_plane") parts.push(`dirs=${m.directions || "random"}`);
+      const options = modelRequest(m);
+      if (options.bias === false) parts.push("bias=0");
+      if (options.shuffle === false) parts.push("shuffle=0");
+      if (options.loss) parts.push(`mloss=${options.loss}`);
     }
     if (state.lossPerEpoch) parts.push("epoch=1");
     return parts;
+  },
+
+  /** y = w·x starts at [w] (the page keeps its start as [w, 0]). */
+  request(body, state) {
+    if (requestsOneParameter(state)) body.start = [body.start[0]];
   },
 
   decode(params, out) {
@@ -207,19 +252,20 @@ function epochIndex(ends, step) {
 export function lossView(vm, perEpoch) {
   if (vm.surfaceName !== MODEL) return vm;
   const underlays = [];
+  const batchHover = t("batch %{y:.4g}");
   const runs = vm.runs.map((run) => {
     const s = modelSeries(run);
     const color = withAlpha(run.color, run.selected ? 0.45 : 0.3);
     const trace = {
       type: "scatter",
       mode: perEpoch ? "lines+markers" : "lines",
-      name: "batch loss",
+      name: t("batch loss"),
       meta: { role: "batch-loss", runId: run.id },
       x: perEpoch ? s.epoch.batchX : run.columns.step,
       y: perEpoch ? s.epoch.batchY : s.batch,
       line: { color, width: 1 },
       marker: { color, size: 4 },
-      hovertemplate: `batch %{y:.4g}<extra>${run.label.replace(/[<>&]/g, "")}</extra>`,
+      hovertemplate: `${batchHover}<extra>${run.label.replace(/[<>&]/g, "")}</extra>`,
     };
     underlays.push(trace);
     if (!perEpoch) return run;
@@ -258,6 +304,13 @@ export class ModelPanel {
       section: root,
       summary: root.querySelector('[data-knob-state="model"]'),
       model: q("model-select"),
+      biasRow: root.querySelector("[data-bias-row]"),
+      bias: q("model-bias"),
+      biasNote: root.querySelector("[data-bias-note]"),
+      lossRow: root.querySelector("[data-loss-row]"),
+      loss: q("model-loss"),
+      shuffleRow: root.querySelector("[data-shuffle-row]"),
+      shuffle: q("model-shuffle"),
       dataset: q("dataset-select"),
       csv: q("csv-upload"),
       csvError: q("csv-error"),
@@ -303,6 +356,14 @@ export class ModelPanel {
       };
       if (!MODELS[name].batches) patch.batch_size = null;
       this.load({ ...this.config, ...patch });
+    });
+    // Without a bias the landscape is another (a curve over w): fetch it. So is another loss.
+    d.bias.addEventListener("change", () => this.load({ ...this.config, bias: d.bias.checked }));
+    d.loss.addEventListener("change", () => this.load({ ...this.config, loss: d.loss.value }));
+    d.shuffle.addEventListener("change", () => {
+      const config = { ...this.config, shuffle: d.shuffle.value === "shuffle" };
+      this.state.set({ model: config });
+      this.describe(config);
     });
     d.dataset.addEventListener("change", () => {
       const value = d.dataset.value;
@@ -453,23 +514,33 @@ export class ModelPanel {
     };
     d.lossNote.replaceChildren(
       ...(this.state.lossPerEpoch
-        ? [key("full", "all samples, at each epoch's end"), key("batch", "mean batch loss")]
-        : [key("full", "all samples"), key("batch", "the batch each step trained on")]),
+        ? [key("full", t("all samples, at each epoch's end")), key("batch", t("mean batch loss"))]
+        : [key("full", t("all samples")), key("batch", t("the batch each step trained on"))]),
     );
     d.lossNote.hidden = !active;
-    const axes = active ? MODELS[this.config.model].axes : ["x", "y"];
-    d.startX.textContent = `start ${axes[0]}`;
-    d.startY.textContent = `start ${axes[1]}`;
+    // y = w·x has w alone: the page hides the second start box (main.js syncFields).
+    const axes = active ? axesOf(this.config) : ["x", "y"];
+    d.startX.textContent = t("start {axis}", { axis: axes[0] });
+    d.startY.textContent = t("start {axis}", { axis: axes[1] ?? "b" });
     if (!active) return;
 
     const config = this.config;
     const model = MODELS[config.model];
     d.model.value = config.model;
+    const bias = config.bias !== false;
+    d.biasRow.hidden = config.model !== "linear_regression";
+    d.bias.checked = bias;
+    d.biasNote.textContent = bias
+      ? t("on: y = w·x + b, two parameters")
+      : t("off: y = w·x, one parameter");
+    d.lossRow.hidden = config.model !== "logistic_regression";
+    d.loss.value = config.loss === "mse" ? "mse" : "cross_entropy";
     const options = model.datasets.map(([name, title]) => new Option(title, name));
     const upload = typeof config.dataset === "object" ? config.dataset : this.upload;
     if (model.csv && upload) {
       const rows = upload.x.length;
-      options.push(new Option(`${this.uploadName || "Uploaded CSV"} (${rows} rows)`, "csv"));
+      const name = this.uploadName || t("Uploaded CSV");
+      options.push(new Option(t("{name} ({rows} rows)", { name, rows }), "csv"));
       if (typeof config.dataset === "object") this.upload = config.dataset;
     }
     d.dataset.replaceChildren(...options);
@@ -483,8 +554,13 @@ export class ModelPanel {
     for (const option of d.mode.options) option.disabled = !model.batches && option.value !== "full";
     d.mode.title = model.batches
       ? ""
-      : "The plane is the loss over all samples; for mini-batches train the whole network below";
+      : t("The plane is the loss over all samples; for mini-batches train the whole network below");
     d.sizeRow.hidden = mode !== "mini";
+    // The order of the samples matters where a step takes some of them.
+    d.shuffleRow.hidden = !model.batches || mode === "full";
+    d.shuffle.value = config.shuffle === false ? "order" : "shuffle";
+    const loader = d.section.querySelector("[data-shuffle-code]");
+    if (loader) loader.textContent = `shuffle=${d.shuffle.value === "order" ? "False" : "True"}`;
     d.size.min = "2";
     d.size.max = String(Math.max(2, n - 1));
     if (mode === "mini") {
@@ -492,22 +568,26 @@ export class ModelPanel {
       if (document.activeElement !== d.sizeValue) d.sizeValue.value = String(size);
     }
     const perEpoch = mode === "full" ? 1 : Math.ceil(n / (mode === "stochastic" ? 1 : size));
-    const steps = `${perEpoch} step${perEpoch === 1 ? "" : "s"}`;
     d.samples.textContent = !n
       ? ""
       : model.batches
-        ? `${n} samples · ${steps} per epoch`
-        : `${n} samples · full batch only: the plane is the loss over all of them`;
+        ? perEpoch === 1
+          ? t("{n} samples · 1 step per epoch", { n })
+          : t("{n} samples · {steps} steps per epoch", { n, steps: perEpoch })
+        : t("{n} samples · full batch only: the plane is the loss over all of them", { n });
     if (document.activeElement !== d.seed) d.seed.value = String(config.seed);
     d.directionsRow.hidden = config.model !== "mlp_plane";
     d.directions.value = config.directions || "random";
     const surface = this.host.surfaces.get(MODEL);
     const note = surface && surface.note;
-    d.note.textContent = note || "";
+    d.note.textContent = note ? ts(note) : "";
     d.note.hidden = !note;
-    const modeText = { full: "batch GD", mini: `mini-batch ${size}`, stochastic: "stochastic" }[
-      mode
-    ];
-    d.summary.textContent = `${model.title.split(",")[0]} · ${modeText}`;
+    const modeText = {
+      full: t("batch GD"),
+      mini: t("mini-batch {size}", { size }),
+      stochastic: t("stochastic"),
+    }[mode];
+    const title = oneParameter(config) ? "y = w·x" : model.title.split(/[,，]/)[0];
+    d.summary.textContent = `${title} · ${modeText}`;
   }
 }

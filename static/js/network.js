@@ -25,6 +25,7 @@ import { LossScale, contourTrace } from "./scale.js";
 import { limits } from "./limits.js";
 import { runRequest } from "./state.js";
 import { specOf } from "./catalog.js";
+import { t } from "./i18n.js";
 
 const TRAIN_URL = "/api/models/mlp/train";
 const WIDTHS = [2, 16, 16, 2];
@@ -52,7 +53,15 @@ function settingsText(spec, hyperparameters) {
 }
 
 function batchText(size) {
-  return size === null ? "full batch" : size === 1 ? "one sample a step" : `batches of ${size}`;
+  if (size === null) return t("full batch");
+  return size === 1 ? t("one sample a step") : t("batches of {size}", { size });
+}
+
+/** The data sets by name, as a sentence says them ("learns moons"). */
+const DATASET_WORDS = { moons: t("moons"), spirals: t("spirals") };
+
+function datasetText(name) {
+  return DATASET_WORDS[name] || name;
 }
 
 
@@ -235,7 +244,9 @@ export class NetworkPanel {
     if (this.settings.batch_size !== null) boxes.push(this.dom.batchSize);
     const bad = boxes.filter((input) => !this.readBox(input));
     if (bad.length) {
-      this.error = `${bad.map((input) => input.name).join(", ")}: a whole number, please.`;
+      this.error = t("{fields}: a whole number, please.", {
+        fields: bad.map((input) => input.name).join(", "),
+      });
       this.render();
       return;
     }
@@ -292,10 +303,16 @@ export class NetworkPanel {
       const index = state.runs.indexOf(run) + 1;
       const spec = specOf(this.host.specs, run);
       const without = leftOut(runRequest(state, run));
-      d.subtitle.textContent =
-        `Trains all ${WEIGHTS} weights with ${run.optimizer} ` +
-        `${settingsText(spec, run.hyperparameters)} (run ${index}'s settings` +
-        `${without ? `, without its ${without}` : ""}).`;
+      const values = {
+        weights: WEIGHTS,
+        optimizer: run.optimizer,
+        settings: settingsText(spec, run.hyperparameters),
+        index,
+        without,
+      };
+      d.subtitle.textContent = without
+        ? t("Trains all {weights} weights with {optimizer} {settings} (run {index}'s settings, without its {without}).", values)
+        : t("Trains all {weights} weights with {optimizer} {settings} (run {index}'s settings).", values);
     }
     const training = this.training;
     const shown = this.shown;
@@ -313,10 +330,12 @@ export class NetworkPanel {
     d.empty.classList.toggle("is-busy", training);
     d.emptyText.textContent = training
       ? this.waiting
-        ? `The server is busy: trying again in ${this.waiting} s…`
-        : `Training all ${WEIGHTS} weights for ${s.steps} steps…`
-      : `Press Train: the network learns ${s.dataset} with the selected run's optimizer, ` +
-        "and its path shows on the plane of its own two main directions.";
+        ? t("The server is busy: trying again in {seconds} s…", { seconds: this.waiting })
+        : t("Training all {weights} weights for {steps} steps…", { weights: WEIGHTS, steps: s.steps })
+      : t(
+          "Press Train: the network learns {dataset} with the selected run's optimizer, and its path shows on the plane of its own two main directions.",
+          { dataset: datasetText(s.dataset) },
+        );
     this.renderSummary();
   }
 
@@ -335,12 +354,19 @@ export class NetworkPanel {
     badge.className = "badge";
     badge.dataset.status = r.status;
     badge.textContent = STATUS_TEXT[r.status] || r.status;
+    const steps = r.steps_taken;
     const where =
-      r.status === "diverged" ? `diverged after ${r.steps_taken} steps` : `${r.steps_taken} steps`;
+      r.status === "diverged" ? t("diverged after {steps} steps", { steps }) : t("{steps} steps", { steps });
     d.summary.replaceChildren(
       badge,
-      `final loss ${fmt(r.losses[last])} · accuracy ${percentText(r.accuracy[last])} · ` +
-        `${where} of ${req.optimizer} on ${req.dataset}, ${batchText(req.batch_size)}`,
+      t("final loss {loss} · accuracy {accuracy} · {where} of {optimizer} on {dataset}, {batch}", {
+        loss: fmt(r.losses[last]),
+        accuracy: percentText(r.accuracy[last]),
+        where,
+        optimizer: req.optimizer,
+        dataset: datasetText(req.dataset),
+        batch: batchText(req.batch_size),
+      }),
     );
   }
 
@@ -385,14 +411,14 @@ export class NetworkPanel {
       x: [r.path_a[k]],
       y: [r.path_b[k]],
       marker,
-      hovertemplate: `${text}<br>loss ${fmt(r.losses[k])}<extra></extra>`,
+      hovertemplate: t("{text}<br>loss {loss}<extra></extra>", { text, loss: fmt(r.losses[k]) }),
     });
     return [
       {
         ...plane,
         meta: { role: "network-plane" },
         text: r.z.map((row) => row.map((v) => (v === null ? "–" : fmt(v)))),
-        hovertemplate: "PC1 %{x:.3g} · PC2 %{y:.3g}<br>loss %{text}<extra></extra>",
+        hovertemplate: t("PC1 %{x:.3g} · PC2 %{y:.3g}<br>loss %{text}<extra></extra>"),
         colorbar: { ...plane.colorbar, len: 0.9, xpad: 8 },
       },
       {
@@ -404,21 +430,21 @@ export class NetworkPanel {
         customdata: r.losses,
         line: { color, width: 2.4 },
         marker: { color, size: 4.5, line: { color: "#ffffff", width: 0.8 } },
-        hovertemplate:
-          "step %{pointNumber}<br>PC1 %{x:.4g} · PC2 %{y:.4g}<br>" +
-          "loss %{customdata:.4g}<extra></extra>",
+        hovertemplate: t(
+          "step %{pointNumber}<br>PC1 %{x:.4g} · PC2 %{y:.4g}<br>loss %{customdata:.4g}<extra></extra>",
+        ),
       },
       point(
         "network-start",
         0,
         { symbol: "circle", size: 12, color: "#ffffff", line: { color: INK, width: 2.6 } },
-        "start θ₀",
+        t("start θ₀"),
       ),
       point(
         "network-end",
         end,
         { symbol: "circle", size: 13, color, line: { color: "#ffffff", width: 2.4 } },
-        `end θ_T, step ${end}`,
+        t("end θ_T, step {step}", { step: end }),
       ),
     ];
   }
@@ -436,12 +462,12 @@ export class NetworkPanel {
         ...FRAMED_AXIS,
         range: xr,
         autorange: false,
-        title: title(`PC1 (${percentText(ev1)} of variance)`),
+        title: title(t("PC1 ({share} of variance)", { share: percentText(ev1) })),
       },
       yaxis: { ...FRAMED_AXIS, range: yr, autorange: false, title: title(`PC2 (${percentText(ev2)})`) },
       annotations: [
-        pointLabel("start", r.path_a[0], r.path_b[0], xr, yr),
-        pointLabel("end", r.path_a[end], r.path_b[end], xr, yr),
+        pointLabel(t("start"), r.path_a[0], r.path_b[0], xr, yr),
+        pointLabel(t("end"), r.path_a[end], r.path_b[end], xr, yr),
       ],
       showlegend: false,
       hovermode: "closest",
@@ -456,23 +482,23 @@ export class NetworkPanel {
       {
         type: "scatter",
         mode: "lines",
-        name: "loss",
+        name: t("loss"),
         meta: { role: "network-loss" },
         x: steps,
         y: r.losses,
         line: { color, width: 2 },
-        hovertemplate: "loss %{y:.4g}<extra></extra>",
+        hovertemplate: t("loss %{y:.4g}<extra></extra>"),
       },
       {
         type: "scatter",
         mode: "lines",
-        name: "accuracy",
+        name: t("accuracy"),
         meta: { role: "network-accuracy" },
         x: steps,
         y: r.accuracy,
         yaxis: "y2",
         line: { color: ACCURACY_COLOR, width: 1.5, dash: "dot" },
-        hovertemplate: "accuracy %{y:.1%}<extra></extra>",
+        hovertemplate: t("accuracy %{y:.1%}<extra></extra>"),
       },
     ];
   }
@@ -496,7 +522,7 @@ export class NetworkPanel {
         rangemode: "tozero",
         exponentformat: "power",
         fixedrange: true,
-        title: title("loss", color),
+        title: title(t("loss"), color),
       },
       yaxis2: {
         overlaying: "y",
@@ -508,7 +534,7 @@ export class NetworkPanel {
         zeroline: false,
         fixedrange: true,
         tickfont: { size: 10 },
-        title: title("accuracy", ACCURACY_COLOR),
+        title: title(t("accuracy"), ACCURACY_COLOR),
       },
       uirevision: "network-loss",
     };

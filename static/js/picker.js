@@ -12,22 +12,23 @@
 
 import { el, icon } from "./dom.js";
 import { groupSpecs } from "./catalog.js";
+import { t, ts } from "./i18n.js";
 
 let uid = 0;
 
-/** A description's first sentence-sized line. */
+/** A description's first sentence-sized line, in the page's language. */
 function oneLine(text) {
-  return String(text || "").split("\n")[0];
+  return ts(String(text || "").split("\n")[0]);
 }
 
 export class Picker {
   /**
    * Attach to `root` (holding the combobox `input` and optionally a [data-picker-toggle]
    * button). `specs`: the API's optimizers, in order; `only`: the names to offer (a wrapper's
-   * base choices), or all; `onPick(name)`: an optimizer was chosen; `noun`: what the count
-   * line calls them ("optimizers").
+   * base choices), or all; `onPick(name)`: an optimizer was chosen; `noun` and `one`: what the
+   * count line calls them ("optimizers") and one of them ("optimizer").
    */
-  constructor(root, { specs, only = null, onPick, noun = "optimizers" }) {
+  constructor(root, { specs, only = null, onPick, noun = t("optimizers"), one = t("optimizer") }) {
     this.root = root;
     this.input = root.querySelector("input");
     this.toggle = root.querySelector("[data-picker-toggle]");
@@ -35,6 +36,7 @@ export class Picker {
     this.only = only;
     this.onPick = onPick;
     this.noun = noun;
+    this.one = one;
     this.value = "";
     this.built = false;
     this.open = false;
@@ -153,7 +155,8 @@ export class Picker {
       const entries = [];
       for (const spec of group.specs) {
         const excluded = Boolean(spec.excluded);
-        const line = excluded ? `cannot run here: ${spec.excluded}` : oneLine(spec.description);
+        const reason = excluded ? ts(spec.excluded) : "";
+        const line = excluded ? t("cannot run here: {reason}", { reason }) : oneLine(spec.description);
         const option = el(
           "div",
           {
@@ -163,7 +166,7 @@ export class Picker {
             "data-name": spec.name,
             "aria-selected": String(spec.name === this.value),
             "aria-disabled": excluded ? "true" : null,
-            title: excluded ? `${spec.name} cannot run here: ${spec.excluded}` : oneLine(spec.description),
+            title: excluded ? t("{name} cannot run here: {reason}", { name: spec.name, reason }) : line,
           },
           el("span", { class: "picker-name", text: spec.name }),
           el("span", { class: "picker-desc", text: line }),
@@ -175,9 +178,11 @@ export class Picker {
           group: node,
           // What a query is matched against: the name, then the description and group words.
           names: `${spec.name} ${spec.title || ""}`.toLowerCase(),
-          words: ` ${oneLine(spec.description)} ${group.label} ${spec.source} ${spec.family}`
+          words: ` ${String(spec.description || "").split("\n")[0]} ${group.label} ${spec.source} ${spec.family}`
             .toLowerCase()
             .replace(/[^a-z0-9._]+/g, " "),
+          // The page's language too: Chinese has no spaces, so any part of it matches.
+          local: `${line} ${group.label}`.toLowerCase(),
         };
         this.items.push(item);
         entries.push(item);
@@ -216,6 +221,10 @@ export class Picker {
           rank = Math.max(rank, 3);
           continue;
         }
+        if (/[^\x00-\x7f]/.test(token) && item.local.includes(token)) {
+          rank = Math.max(rank, 3);
+          continue;
+        }
         rank = -1;
         break;
       }
@@ -233,11 +242,12 @@ export class Picker {
     }
     this.shown = shown;
     const total = this.items.length;
+    const counts = { shown: shown.length, total, noun: this.noun, one: this.one, query: query.trim() };
     this.count.textContent = shown.length
       ? all
-        ? `${total} ${this.noun}: type to filter`
-        : `${shown.length} of ${total} ${this.noun}`
-      : `No ${this.noun.replace(/s$/, "")} matches “${query.trim()}”`;
+        ? t("{total} {noun}: type to filter", counts)
+        : t("{shown} of {total} {noun}", counts)
+      : t("No {one} matches “{query}”", counts);
     // The active option: the chosen one when the whole list shows, else the best match.
     let best = -1;
     shown.forEach((item, i) => {
@@ -314,8 +324,8 @@ export function toggleButton(label) {
     type: "button",
     class: "picker-toggle",
     tabIndex: -1,
-    "aria-label": `Show every choice of ${label}`,
-    title: "Show the whole list",
+    "aria-label": t("Show every choice of {label}", { label }),
+    title: t("Show the whole list"),
     "data-picker-toggle": "",
   });
   button.append(icon("M6 8l4 4 4-4"));

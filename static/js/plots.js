@@ -1,6 +1,8 @@
 // Plotly plumbing shared by the landscape and the step charts: palette, config, layout
 // defaults and the Drawer that keeps every plot at one Plotly call per animation frame.
 
+import { lang, t } from "./i18n.js";
+
 /**
  * Plotly.js loads async (templates/index.html) so that the page builds itself while the
  * browser compiles it: resolves once `window.Plotly` exists. Whatever draws waits for it.
@@ -10,7 +12,7 @@
 export const plotlyReady = new Promise((resolve, reject) => {
   const settle = () => {
     if (window.Plotly) resolve(window.Plotly);
-    else reject(new Error("Plotly.js could not be loaded"));
+    else reject(new Error(t("Plotly.js could not be loaded")));
   };
   if (window.Plotly || document.readyState === "complete") {
     settle();
@@ -42,7 +44,18 @@ export const CONFIG = {
   responsive: true,
   modeBarButtons: [["toImage"]],
   toImageButtonOptions: { format: "png", filename: "losslab", scale: 2 },
+  ...(lang === "zh" ? { locale: "zh-CN" } : {}),
 };
+
+// Plotly's own words on the page (the modebar's one button), in the page's language.
+plotlyReady.then(
+  (Plotly) => {
+    if (lang !== "zh") return;
+    const dictionary = { "Download plot as a PNG": t("Download plot as a PNG") };
+    Plotly.register({ moduleType: "locale", name: "zh-CN", dictionary });
+  },
+  () => {},
+);
 
 /** Plotly.animate options that move scatter points without a full redraw. */
 export const NO_REDRAW = {

@@ -8,6 +8,8 @@
 import { api } from "./api.js";
 import { defaults } from "./state.js";
 import { runSpec } from "./catalog.js";
+import { EVENTS } from "./analysis.js";
+import { t, ts } from "./i18n.js";
 
 /** RunRequest fields the page keeps globally; anything else non-null rides on the run. */
 const GLOBAL_FIELDS = new Set([
@@ -65,19 +67,19 @@ export class Presets {
 
   async load() {
     this.select.disabled = true;
-    this.select.replaceChildren(option("", "Loading scenarios…"));
+    this.select.replaceChildren(option("", t("Loading scenarios…")));
     let list;
     try {
       list = await api.presets();
     } catch {
-      this.select.replaceChildren(option("", "Scenarios are unavailable"));
+      this.select.replaceChildren(option("", t("Scenarios are unavailable")));
       return;
     }
     const usable = list.filter((p) => this.host.surfaces.has(p.surface) && p.runs.length);
     this.presets = new Map(usable.map((p) => [p.name, p]));
     this.select.replaceChildren(
-      option("", "Choose a scenario…"),
-      ...usable.map((p) => option(p.name, p.title, p.description)),
+      option("", t("Choose a scenario…")),
+      ...usable.map((p) => option(p.name, ts(p.title), ts(p.description))),
     );
     this.select.disabled = false;
     const state = this.host.state;
@@ -168,10 +170,11 @@ export class Presets {
       this.info.hidden = !preset;
       this.host.emphasize(preset ? preset.phenomenon : null);
       if (preset) {
-        this.title.textContent = preset.title;
-        this.chip.textContent = preset.phenomenon.replace("_", " ");
+        this.title.textContent = ts(preset.title);
+        const kind = EVENTS[preset.phenomenon];
+        this.chip.textContent = kind ? kind.label.toLowerCase() : preset.phenomenon.replace("_", " ");
         this.chip.dataset.type = preset.phenomenon;
-        this.text.textContent = preset.description;
+        this.text.textContent = ts(preset.description);
         const edited = !this.matches(preset);
         this.edited.hidden = !edited;
         this.restore.hidden = !edited;

@@ -7,13 +7,14 @@
 import { fmt } from "./format.js";
 import { el, icon } from "./dom.js";
 import { BASE, specOf } from "./catalog.js";
+import { t, ts } from "./i18n.js";
 
 export const STATUS_TEXT = {
-  running: "running",
-  converged: "converged",
-  diverged: "diverged",
-  max_steps: "max steps",
-  error: "error",
+  running: t("running"),
+  converged: t("converged"),
+  diverged: t("diverged"),
+  max_steps: t("max steps"),
+  error: t("error"),
 };
 
 const $ = (selector, root) => root.querySelector(selector);
@@ -22,14 +23,14 @@ const $ = (selector, root) => root.querySelector(selector);
 export function normalizeDetail(detail) {
   if (Array.isArray(detail)) return detail;
   if (typeof detail === "string") return [{ loc: [], msg: detail }];
-  return [{ loc: [], msg: "the server rejected this run" }];
+  return [{ loc: [], msg: t("the server rejected this run") }];
 }
 
 /** A setting's value as text; the elements of a pair or list joined by `listJoin`. */
 function valueText(value, listJoin = ", ") {
   if (Array.isArray(value)) return value.map((v) => valueText(v)).join(listJoin);
-  if (typeof value === "boolean") return value ? "on" : "off";
-  if (value === null || value === undefined) return "auto";
+  if (typeof value === "boolean") return value ? t("on") : t("off");
+  if (value === null || value === undefined) return t("auto");
   return typeof value === "number" ? fmt(value) : String(value);
 }
 
@@ -77,14 +78,18 @@ export function runNames(runs, specs, knobs = () => "") {
 
 /** The short line under a run: where it ended and why. */
 export function reasonText(slot) {
-  if (slot.status === "error") return normalizeDetail(slot.error).map((d) => d.msg).join("; ");
-  if (!slot.summary) return slot.frames.length ? `step ${slot.frames.length - 1}…` : "starting…";
-  const s = slot.summary;
-  if (slot.status === "diverged") {
-    return /\bstep\b/.test(s.reason) ? s.reason : `at step ${s.steps_taken}: ${s.reason}`;
+  if (slot.status === "error") return normalizeDetail(slot.error).map((d) => ts(d.msg)).join("; ");
+  if (!slot.summary) {
+    return slot.frames.length ? t("step {step}…", { step: slot.frames.length - 1 }) : t("starting…");
   }
-  if (slot.status === "converged") return `at step ${s.steps_taken} · loss ${fmt(s.final_loss)}`;
-  return `${s.reason} · loss ${fmt(s.final_loss)}`;
+  const s = slot.summary;
+  const reason = ts(s.reason);
+  if (slot.status === "diverged") {
+    return /\bstep\b/.test(s.reason) ? reason : t("at step {step}: {reason}", { step: s.steps_taken, reason });
+  }
+  const loss = fmt(s.final_loss);
+  if (slot.status === "converged") return t("at step {step} · loss {loss}", { step: s.steps_taken, loss });
+  return t("{reason} · loss {loss}", { reason, loss });
 }
 
 const crossIcon = () => icon("M6 6l8 8M14 6l-8 8");
@@ -159,30 +164,34 @@ export class RunList {
     row.classList.toggle("selected", run.selected);
     const select = $(".run-select", row);
     select.setAttribute("aria-pressed", String(run.selected));
-    select.setAttribute("aria-label", `Run ${run.label}, ${status}. Select to edit.`);
+    select.setAttribute("aria-label", t("Run {label}, {status}. Select to edit.", { label: run.label, status }));
     $(".swatch", row).style.setProperty("--run-color", run.color);
     $(".run-name", row).textContent = run.label;
     row.classList.toggle("is-hidden", Boolean(run.hidden));
     const hide = $(".run-hide", row);
-    const verb = run.hidden ? "Show" : "Hide";
     hide.setAttribute("aria-pressed", String(Boolean(run.hidden)));
-    hide.setAttribute("aria-label", `${verb} run ${index} on the plots`);
-    hide.title = `${verb} run ${index} on the plots (or click its legend entry)`;
+    hide.setAttribute(
+      "aria-label",
+      run.hidden ? t("Show run {index} on the plots", { index }) : t("Hide run {index} on the plots", { index }),
+    );
+    hide.title = run.hidden
+      ? t("Show run {index} on the plots (or click its legend entry)", { index })
+      : t("Hide run {index} on the plots (or click its legend entry)", { index });
     hide.replaceChildren(eyeIcon(run.hidden));
     const params = paramSummary(specOf(this.specs, run), run.hyperparameters);
     $(".run-params", row).textContent = run.knobs ? `${params} · ${run.knobs}` : params;
     const reason = $(".run-reason", row);
     reason.textContent = reasonText(slot);
-    reason.title = slot.summary ? slot.summary.reason : "";
+    reason.title = slot.summary ? ts(slot.summary.reason) : "";
     // Where the run ended (analysis.outcome); a diverged run's badge and reason say it.
     const outcome = $(".run-outcome", row);
     const ended = slot.analysis ? slot.analysis.outcome : null;
     outcome.hidden = !ended || ended.type === "diverged";
     outcome.dataset.outcome = ended ? ended.type : "";
-    outcome.textContent = ended ? ended.detail : "";
+    outcome.textContent = ended ? ts(ended.detail) : "";
     const remove = $(".run-remove", row);
     remove.disabled = count <= 1;
-    remove.setAttribute("aria-label", `Remove run ${index}`);
-    remove.title = `Remove run ${index}`;
+    remove.setAttribute("aria-label", t("Remove run {index}", { index }));
+    remove.title = t("Remove run {index}", { index });
   }
 }

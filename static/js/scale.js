@@ -1,6 +1,7 @@
 // The landscape's colour transform, grid sampling and the optimizer-state arrows.
 
 import { fmt, norm2 } from "./format.js";
+import { t } from "./i18n.js";
 
 /** The run's largest gradient is drawn this share of the domain's width. */
 export const ARROW_SHARE = 0.12;
@@ -36,7 +37,7 @@ export function contourTrace(grid, scale) {
     // "fill" draws SVG paths only: no data: images (strict CSP) and cheap to redraw.
     line: { color: "rgba(27, 34, 48, 0.14)", width: 0.6, smoothing: 0.85 },
     colorbar: {
-      title: { text: "loss", side: "top", font: { size: 11 } },
+      title: { text: t("loss"), side: "top", font: { size: 11 } },
       thickness: 8,
       outlinewidth: 0,
       tickvals: ticks.vals,
@@ -139,7 +140,7 @@ export function sampleGrid(grid, x, y) {
 const STATE_ARROWS = [
   { key: "momentum_buffer", sign: -1, label: "−momentum_buffer" },
   { key: "exp_avg", sign: -1, label: "−exp_avg" },
-  { key: "d", sign: 1, label: "d (L-BFGS direction)" },
+  { key: "d", sign: 1, label: t("d (L-BFGS direction)") },
 ];
 
 /** The arrows worth drawing at `frame`: downhill gradient, then a velocity-like state. */

@@ -6,6 +6,7 @@
 
 import { errorText, postText } from "./api.js";
 import { el } from "./dom.js";
+import { t } from "./i18n.js";
 import { runRequest } from "./state.js";
 
 export class ScriptExport {
@@ -34,14 +35,14 @@ export class ScriptExport {
     this.download = el("a", {
       class: "btn btn-soft",
       "data-testid": "script-download",
-      text: "Download .py",
+      text: t("Download .py"),
     });
-    this.copyAgain = el("button", { type: "button", class: "btn btn-ghost", text: "Copy again" });
+    this.copyAgain = el("button", { type: "button", class: "btn btn-ghost", text: t("Copy again") });
     this.close = el("button", {
       type: "button",
       class: "btn btn-primary",
       "data-testid": "script-close",
-      text: "Close",
+      text: t("Close"),
     });
     this.title = el("h2", { class: "script-title", id: "script-title" });
     this.dialog = el(
@@ -66,8 +67,8 @@ export class ScriptExport {
     if (!run) return;
     const index = state.runs.indexOf(run) + 1;
     const request = runRequest(state, run);
-    this.title.textContent = `Run ${index} (${run.optimizer}) in plain PyTorch`;
-    this.status.textContent = "Writing the script…";
+    this.title.textContent = t("Run {index} ({optimizer}) in plain PyTorch", { index, optimizer: run.optimizer });
+    this.status.textContent = t("Writing the script…");
     this.error.hidden = true;
     this.code.textContent = "";
     this.download.hidden = true;
@@ -111,8 +112,8 @@ export class ScriptExport {
       area.remove();
     }
     this.status.textContent = ok
-      ? "Copied to the clipboard. Run it with python; it prints every frame."
-      : "Select the text to copy it, or download the file.";
+      ? t("Copied to the clipboard. Run it with python; it prints every frame.")
+      : t("Select the text to copy it, or download the file.");
     this.status.dataset.ok = String(ok);
   }
 }

@@ -15,7 +15,13 @@
 // base and the base's settings sit beside its own, as in the request:
 // `run=SAM,rho=0.1,lr=0.1,momentum=0.9` (base_optimizer=SGD, the default, left out).
 // The `extensions` below add keys (formula, model, ...) and run fields (sched, clip, noise,
-// ...): knobs.js, formula.js and models.js document theirs.
+// ...): knobs.js, formula.js and models.js document theirs. Among them, per-coordinate
+// settings (groups.js: x and y as two parameter groups) are run fields: `pg=1` turns them on,
+// `px.<name>=<value>` and `py.<name>=<value>` are x's and y's values where they differ from
+// the run's own, so `run=SGD,lr=0.1,pg=1,py.lr=0.01` is
+// SGD([{"params": [x]}, {"params": [y], "lr": 0.01}], lr=0.1); and a model's options are keys
+// (models.js): `bias=0` (y = w·x, one parameter), `shuffle=0`, `mloss=mse`, each only off its
+// default: a link without them reads as before.
 
 import { decodeLinkText } from "./helpers.js";
 import { decodeValue, encodeValue } from "./codec.js";

@@ -308,9 +308,11 @@ def test_model_with_mini_batches_and_csv(
     expect(page.get_by_test_id("csv-error")).to_contain_text("row 2")
     assert page.evaluate("() => typeof window.losslab.state.model.dataset") == "object"
 
-    # Copy as PyTorch does not cover models yet: the server's reason is shown.
+    # Copy as PyTorch writes the model's training loop, the uploaded rows written out.
     page.get_by_test_id("copy-pytorch").click()
-    expect(page.get_by_test_id("script-error")).to_contain_text("not models yet")
+    expect(page.get_by_test_id("script-code")).to_contain_text("nn.Linear(1, 1")
+    expect(page.get_by_test_id("script-code")).to_contain_text("X = [")
+    expect(page.get_by_test_id("script-error")).to_be_hidden()
     page.get_by_test_id("script-close").click()
     assert errors(page, allow_422=True) == []
 

@@ -8,10 +8,12 @@ from dataclasses import replace
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from ... import engine
+from ...activations import MAX_ABS_X, MAX_POINTS, activation_curves
 from ...config import Settings
 from ...errors import InvalidRequest
 from ...landscapes.models import ModelSurface, parse_csv
@@ -19,7 +21,7 @@ from ...landscapes.network import NetworkSurface
 from ...landscapes.surfaces import SURFACES, Surface, UnknownSurface
 from ...presets import get_presets
 from ...schedulers import SCHEDULERS
-from ...script import render_script
+from ...script import NETWORK_PLANE, UnsupportedScript, render_script
 from ..jobs import Job, JobTimeout
 from ..runner import run_whole
 from ..runqueue import RunQueue
@@ -179,6 +181,22 @@ async def parse_dataset(request: Request) -> Any:
     return await in_queue(request, lambda: parse_csv(text))
 
 
+@router.get("/activations")
+async def activations(
+    x_min: Annotated[float, Query(ge=-MAX_ABS_X, le=MAX_ABS_X)] = -6.0,
+    x_max: Annotated[float, Query(ge=-MAX_ABS_X, le=MAX_ABS_X)] = 6.0,
+    points: Annotated[int, Query(ge=2, le=MAX_POINTS)] = 241,
+) -> dict[str, Any]:
+    """sigmoid, tanh and ReLU on `points` evenly spaced x from `x_min` to `x_max`: each
+    function's value, its derivative by autograd, and where that derivative vanishes."""
+    if not x_min < x_max:
+        raise RequestValidationError(
+            [{"loc": ("query", "x_max"), "type": "greater_than", "input": x_max,
+              "msg": f"x_max must be greater than x_min ({x_min})"}]
+        )  # fmt: skip
+    return await run_in_threadpool(activation_curves, x_min, x_max, points)
+
+
 @router.get("/limits", response_model=dict[str, int | float])
 async def list_limits(settings: SettingsDep) -> dict[str, int | float]:
     """The server's size and time limits (every `max_*` setting, and the time limits), so a
@@ -207,10 +225,9 @@ async def create_run(request: RunRequest, http: Request, settings: SettingsDep) 
 
 
 def _script(request: RunRequest, settings: Settings) -> str:
-    if isinstance(request.surface, ModelSurfaceIn):
-        raise InvalidRequest(
-            ("surface",), "Copy as PyTorch covers built-in surfaces and formulas, not models yet"
-        )
+    if isinstance(request.surface, ModelSurfaceIn) and request.surface.model == "mlp_plane":
+        # Refused before its plane is built (training the network is a job's work).
+        raise UnsupportedScript(("surface", "model"), NETWORK_PLANE)
     return render_script(build_config(request, settings))
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import plotly
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -28,6 +28,7 @@ from pydantic import TypeAdapter
 from ...landscapes.surfaces import SURFACES
 from ...presets import get_presets
 from ...schedulers import SCHEDULERS
+from .. import i18n, lessons
 from ..schemas import OptimizerOut, Preset, SchedulerOut, SurfaceOut
 from ..service import (
     benchmark_defaults,
@@ -125,7 +126,17 @@ async def index(request: Request, settings: SettingsDep) -> Response:
     name = linked if linked in SURFACES else DEFAULT_SURFACE
     grid = None if linked in OWN_SURFACES else await run_in_threadpool(boot_grid, name)
     version = asset_version()
+    chosen = i18n.supported(request.query_params.get("lang"))
+    lang = i18n.page_language(
+        chosen, request.cookies.get(i18n.COOKIE), request.headers.get("accept-language")
+    )
     context = {
+        "lang": lang,
+        "html_lang": i18n.HTML_LANG[lang],
+        "t": i18n.translator(lang),
+        "boot_i18n": embed_json(i18n.boot_json(lang)),
+        "boot_lessons": embed_json(lessons.chapters_json(lang)),
+        "switch": language_switch(request.url.query, lang),
         "asset": lambda path: f"/assets/{version}/{path}",
         "modules": module_urls(version),
         "plotly_url": PLOTLY_URL,
@@ -138,13 +149,43 @@ async def index(request: Request, settings: SettingsDep) -> Response:
     }
     html = TEMPLATES.get_template("index.html").render(context).encode()
     # The data inside changes with the server: always ask again (a 200 is one request).
-    headers = {"Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
+    # Its language follows the browser's languages and the cookie of a person's choice.
+    headers = {"Cache-Control": "no-cache", "Vary": "Accept-Encoding, Accept-Language, Cookie"}
     if accepts_gzip(request.headers.get("accept-encoding")):
         # Half a megabyte with the grid: compressed once per distinct page, not per visit.
         body = await run_in_threadpool(_gzipped_page, html)
         headers["Content-Encoding"] = "gzip"
-        return HTMLResponse(body, headers=headers)
-    return HTMLResponse(html, headers=headers)
+        response = HTMLResponse(body, headers=headers)
+    else:
+        response = HTMLResponse(html, headers=headers)
+    if chosen:
+        # `?lang=` is a person's choice (the switch, or a link): later visits keep it.
+        response.set_cookie(
+            i18n.COOKIE, chosen, max_age=i18n.COOKIE_MAX_AGE, httponly=True, samesite="lax"
+        )
+    return response
+
+
+@router.api_route("/lessons/{chapter}", methods=["GET", "HEAD"], response_class=HTMLResponse)
+@router.api_route("/lessons/{chapter}/{step}", methods=["GET", "HEAD"], response_class=HTMLResponse)
+async def lesson_page(
+    request: Request, settings: SettingsDep, chapter: str, step: str = "1"
+) -> Response:
+    """The page, opened on a lesson's step (static/js/lessons.js reads the path)."""
+    number = int(chapter) if chapter.isdigit() else 0
+    index_ = int(step) if step.isdigit() else 0
+    if not 1 <= index_ <= lessons.step_count(number):
+        raise HTTPException(404, f"No lesson at /lessons/{chapter[:20]}/{step[:20]}")
+    return await index(request, settings)
+
+
+def language_switch(query: str, lang: str) -> dict[str, str]:
+    """The top bar's link to the page in the other language, with the rest of the query.
+
+    static/js/language.js keeps its href current as the page rewrites its query."""
+    other = "zh" if lang == "en" else "en"
+    pairs = [pair for pair in query.split("&") if pair and pair.split("=")[0] != "lang"]
+    return {"lang": other, "href": "?" + "&".join([*pairs, f"lang={other}"])}
 
 
 @lru_cache(maxsize=8)
