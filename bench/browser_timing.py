@@ -50,10 +50,9 @@ import tempfile
 import time
 from urllib.parse import parse_qs
 
+import httpx
 from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
 from served import served
-
-from app.landscapes.surfaces import SURFACES
 
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]  # fmt: skip
@@ -438,10 +437,11 @@ def lesson_steps(browser: Browser, base: str) -> None:
     page.wait_for_selector("body[data-ready='true']")
     in_place: list[float] = []
     reloads: list[float] = []
+    built_in = {s["name"] for s in httpx.get(f"{base}/api/surfaces").json()}
     total = page.evaluate("JSON.parse(document.getElementById('boot-lessons').textContent)")
     steps = [s["state"] for chapter in total for s in chapter["steps"]]
     for state in steps[1:]:
-        own = parse_qs(state)["surface"][0] not in SURFACES
+        own = parse_qs(state)["surface"][0] not in built_in
         if own:
             t0 = time.perf_counter()
             with page.expect_navigation():

@@ -206,6 +206,7 @@ export class Lessons {
     const { chapter, step } = this;
     const total = chapter.steps.length;
     const dots = el("ol", { class: "lesson-dots", "data-testid": "lesson-dots" });
+    this.dots = [];
     chapter.steps.forEach((s, i) => {
       const state = this.progress.done.has(key(chapter, s)) ? "done" : this.progress.seen.has(key(chapter, s)) ? "seen" : "";
       const dot = el("button", {
@@ -217,6 +218,7 @@ export class Lessons {
         "aria-current": i + 1 === this.at.step ? "step" : undefined,
       });
       dot.addEventListener("click", () => this.open(chapter.id, i + 1));
+      this.dots.push(dot);
       dots.append(el("li", {}, dot));
     });
     const back = el("button", { type: "button", class: "link-button", text: t("All lessons") });
@@ -339,9 +341,7 @@ export class Lessons {
     if (taskDone(task.check, entries, context) && !this.progress.done.has(id)) {
       this.progress.done.add(id);
       this.save();
-      this.render();
-      this.signature = "";
-      return;
+      this.dots[this.at.step - 1].dataset.state = "done";
     }
     const done = this.progress.done.has(id);
     this.taskBox.dataset.done = String(done);
