@@ -29,9 +29,10 @@ check: $(STAMP)
 	$(BIN)/hadolint Dockerfile
 	./scripts/check-js.sh
 
+# The bench scripts import the engine as `app`, the source tree's name: run from here.
 bench: $(STAMP)
-	$(BIN)/python bench/bench_engine.py
-	$(BIN)/python bench/bench_sweeps.py
+	PYTHONPATH=. $(BIN)/python bench/bench_engine.py
+	PYTHONPATH=. $(BIN)/python bench/bench_sweeps.py
 
 # 50 WebSocket clients dragging sliders plus a burst of maps against a real server (~1 min).
 load: $(STAMP)
