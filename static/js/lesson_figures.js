@@ -413,7 +413,8 @@ class LossCompareFigure {
       const layout = {
         ...baseLayout(),
         height: 250,
-        margin: { l: 40, r: 40, t: 8, b: 30 },
+        // Room for the right axis's powers of ten, on a phone too.
+        margin: { l: 44, r: 54, t: 8, b: 30 },
         xaxis: { ...STEP_AXIS, title: { text: t("step"), standoff: 2 } },
         yaxis: { gridcolor: "#eef0f4", title: { text: t("loss"), standoff: 2 } },
         yaxis2: { overlaying: "y", side: "right", type: "log", showgrid: false, title: { text: t("gradient norm"), standoff: 2 }, exponentformat: "power" },
