@@ -1,14 +1,14 @@
 """The content of lessons/chapters.json: five chapters that follow tutorials 000 to 004, every
 text in English and Simplified Chinese, and every state, solution and check something the
 page and the engine can actually run (surfaces, optimizers and their settings, schedulers,
-check keys and their values). Self-contained: the allowed values are written out here."""
+check keys and their values). The file's path, its languages and its figures are the
+loader's (app/web/lessons.py); the other allowed values are written out here."""
 
 from __future__ import annotations
 
 import json
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -16,19 +16,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.landscapes.surfaces import SURFACES
+from app.web.lessons import CHAPTERS as CHAPTERS_FILE
+from app.web.lessons import FIGURES, LANGUAGES
 
-CHAPTERS_FILE = Path(__file__).resolve().parents[1] / "lessons" / "chapters.json"
-LANGUAGES = ("en", "zh")
 TUTORIALS = ["000", "001", "002", "003", "004"]
-FIGURES = {
-    "autograd",
-    "sgd_steps",
-    "epochs_batch",
-    "epochs_sample",
-    "activations",
-    "loss_compare",
-    "optimizer_table",
-}
 EVENTS = {"overshoot", "oscillation", "escape", "saddle_stall", "divergence"}
 STATUSES = {"converged", "diverged", "max_steps"}
 OUTCOMES = {"minimum", "stationary", "moving", "diverged"}
