@@ -193,6 +193,20 @@ def _grouped(config: RunConfig) -> dict[str, list[str]]:
     }
 
 
+def _run_constants(config: RunConfig, start: list[float]) -> list[str]:
+    """The script's START, STEPS, DTYPE and the engine's stop rules (BOUNDS, TOL)."""
+    (xlo, xhi), (ylo, yhi) = config.bounds()
+    return [
+        f"START = {start!r}",
+        f"STEPS = {config.steps!r}",
+        f"DTYPE = torch.{config.dtype}",
+        "# Stop rules: leaving this box is divergence; gradient and step both below TOL is",
+        "# convergence; any non-finite value is divergence (that frame is not printed).",
+        f"BOUNDS = (({xlo!r}, {xhi!r}), ({ylo!r}, {yhi!r}))",
+        f"TOL = {config.tolerance!r}",
+    ]
+
+
 def render_script(config: RunConfig) -> str:
     if isinstance(config.surface, NetworkSurface):
         raise UnsupportedScript(("surface", "model"), NETWORK_PLANE)
@@ -205,7 +219,6 @@ def render_script(config: RunConfig) -> str:
     grouped = None if config.param_groups is None else _grouped(config)
     if grouped is not None:
         point = "torch.cat([px, py])"
-    (xlo, xhi), (ylo, yhi) = config.bounds()
     step_call = "optimizer.step(closure)" if spec.needs_closure else "optimizer.step()"
     schedule_free = spec.family == "schedule_free"
     seed = 0 if config.noise is None else config.noise.seed
@@ -232,13 +245,7 @@ def render_script(config: RunConfig) -> str:
         "",
         "",
         f"surface = {name}",
-        f"START = {list(config.start)!r}",
-        f"STEPS = {config.steps!r}",
-        f"DTYPE = torch.{config.dtype}",
-        "# Stop rules: leaving this box is divergence; gradient and step both below TOL is",
-        "# convergence; any non-finite value is divergence (that frame is not printed).",
-        f"BOUNDS = (({xlo!r}, {xhi!r}), ({ylo!r}, {yhi!r}))",
-        f"TOL = {config.tolerance!r}",
+        *_run_constants(config, list(config.start)),
         "",
         "",
         *(_MODEL_OF if spec.takes_model else []),
@@ -436,7 +443,6 @@ def _model_script(config: RunConfig, surface: ModelSurface) -> str:
     names = "w, b" if bias else "w"
     point = "w, b" if bias else "w,"
     read = "model.weight.item(), model.bias.item()" if bias else "model.weight.item()"
-    (xlo, xhi), (ylo, yhi) = config.bounds()
     bounds = "xlo <= w <= xhi" + (" and ylo <= b <= yhi" if bias else "")
     moved = "w - previous[0], b - previous[1]" if bias else "w - previous[0]"
     call = (
@@ -498,13 +504,7 @@ def _model_script(config: RunConfig, surface: ModelSurface) -> str:
         f"    return {mean_loss.__name__}({outputs.__name__}(p, xs), ys)",
         "",
         "",
-        f"START = {start!r}",
-        f"STEPS = {config.steps!r}",
-        f"DTYPE = torch.{config.dtype}",
-        "# Stop rules: leaving this box is divergence; gradient and step both below TOL is",
-        "# convergence; any non-finite value is divergence (that frame is not printed).",
-        f"BOUNDS = (({xlo!r}, {xhi!r}), ({ylo!r}, {yhi!r}))",
-        f"TOL = {config.tolerance!r}",
+        *_run_constants(config, start),
         "",
         "",
         "def main() -> None:",
