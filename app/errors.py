@@ -19,3 +19,8 @@ class InvalidInput(ValueError):
 class InvalidRequest(InvalidInput):
     """A request the API refuses before any engine sees it (an ensemble without noise, a CSV
     that is not text, a model option a route does not take)."""
+
+
+class InvalidQuery(InvalidInput):
+    """A query parameter the API refuses (a grid's resolution past the server's limit): its
+    422 locates it under "query" rather than "body"."""

@@ -256,15 +256,26 @@ def _full_loss(model: str, loss: str, x: Tensor, y: Tensor, bias: bool = True) -
     return fn
 
 
+def _least_squares_line(x: Tensor, y: Tensor) -> tuple[float, float]:
+    """(w, b) of the least-squares line, in exactly rounded sums: the same bits on every call
+    (LAPACK's lstsq may differ in its last bits from one call to the next)."""
+    xs, ys = x.reshape(-1).tolist(), y.reshape(-1).tolist()
+    mean_x, mean_y = math.fsum(xs) / len(xs), math.fsum(ys) / len(ys)
+    spread = math.fsum((a - mean_x) ** 2 for a in xs)
+    if spread == 0.0:  # every x equal: the minimum-norm solution, as lstsq answers it
+        scale = mean_y / (mean_x * mean_x + 1.0)
+        return scale * mean_x, scale
+    w = math.fsum((a - mean_x) * (b - mean_y) for a, b in zip(xs, ys, strict=True)) / spread
+    return w, mean_y - w * mean_x
+
+
 def _optimum(model: str, loss: str, x: Tensor, y: Tensor, bias: bool = True) -> Minimum | None:
     """The minimum of the full-data loss, found in float64; None where it has none at a
     finite point (or, for MSE on a sigmoid, where Newton's method finds none)."""
     if not bias:  # least squares through the origin: w = Σxy / Σx²
         return Minimum(float((x * y).sum() / (x * x).sum()), 0.0, "global")
     if model == "linear_regression":
-        design = torch.cat([x, torch.ones_like(x)], dim=1)
-        solution = torch.linalg.lstsq(design, y).solution.reshape(-1)
-        return Minimum(float(solution[0]), float(solution[1]), "global")
+        return Minimum(*_least_squares_line(x, y), "global")
     if _separable(x, y):
         return None
     fn, p = _full_loss(model, "cross_entropy", x, y), torch.zeros(2, dtype=torch.float64)

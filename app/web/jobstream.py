@@ -3,7 +3,8 @@
 Maps and benchmarks share this: a `Computation` takes the job (to poll whether to stop) and a
 progress callback, and answers the encoded bytes of its result. Streamed, the client hears
 `progress` {fraction} events while it runs, then `done` with the result, or `error`; when the
-client leaves, the job is cancelled and stops at its next check.
+client leaves, the job is cancelled and stops at its next check. Sweeps (their route and the
+WebSocket's `sweep` message) share `run_sweep` and `encode_sweep`.
 """
 
 from __future__ import annotations
@@ -13,19 +14,21 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import StreamingResponse
 from fastapi.sse import format_sse_event
 
-from .. import maps
+from .. import maps, sweeps
+from ..engine import RunCancelled
 from ..errors import InvalidInput
 from . import binary
+from .details import invalid_input_detail
 from .jobs import Busy, Job, JobPool, JobTimeout
+from .operations import SweepCompute
 from .routes.clients import client_id
-from .routes.errors import invalid_input_detail
 
 log = logging.getLogger("losslab")
 KEEPALIVE_SECONDS = 15.0
@@ -131,3 +134,38 @@ def start_stream(
     pool.check(client)
     as_binary = llb1 and binary.wants_binary(request.headers.get("accept"))
     return _streamed(pool, encoding(as_binary), client, as_binary)
+
+
+def encode_sweep(
+    result: sweeps.Sweep, as_binary: bool, extra: Mapping[str, Any] | None = None
+) -> bytes:
+    """The answer as JSON bytes or as an LLB1 blob; `extra` goes into its header (WebSocket)."""
+    if as_binary:
+        arrays = {name: tensor.numpy() for name, tensor in result.arrays().items()}
+        header = {**(extra or {}), **result.header(), **arrays}
+        return binary.pack(header, dict.fromkeys(arrays, result.dtype))
+    return binary.dumps({**(extra or {}), **result.as_json()}).encode()
+
+
+async def run_sweep(
+    pool: JobPool,
+    compute: SweepCompute,
+    client: str,
+    encode_answer: Callable[[sweeps.Sweep], bytes],
+    stop: threading.Event | None = None,
+) -> bytes:
+    """Compute and encode in the job pool; `stop` (set by a newer sweep) ends it early, and the
+    job's slot is free again when this returns."""
+
+    def job_body(job: Job) -> bytes:
+        def should_stop() -> bool:
+            return job.should_stop() or (stop is not None and stop.is_set())
+
+        try:
+            return encode_answer(compute(should_stop))
+        except maps.MapCancelled:
+            if job.timed_out:
+                raise JobTimeout(pool.seconds) from None
+            raise RunCancelled("the sweep's client left, or a newer sweep replaced it") from None
+
+    return await pool.run(job_body, client)

@@ -4,24 +4,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from ... import engine
-from ...activations import MAX_ABS_X, MAX_POINTS, activation_curves
-from ...config import Settings
+from ...activations import MAX_ABS_X, MAX_POINTS
 from ...errors import InvalidRequest
-from ...landscapes.models import ModelSurface, parse_csv
-from ...landscapes.network import NetworkSurface
-from ...landscapes.surfaces import SURFACES, Surface, UnknownSurface
+from ...landscapes.models import parse_csv
+from ...landscapes.surfaces import SURFACES, UnknownSurface
 from ...presets import get_presets
 from ...schedulers import SCHEDULERS
-from ...script import NETWORK_PLANE, UnsupportedScript, render_script
+from .. import operations
 from ..jobs import Job, JobTimeout
 from ..runner import run_whole
 from ..runqueue import RunQueue
@@ -45,12 +41,9 @@ from ..schemas import (
 from ..service import (
     build_config,
     grid_body,
-    grid_out,
     limits_out,
     optimizers_out,
-    resolve_surface,
     scheduler_out,
-    surface_out,
     surfaces_out,
 )
 from .clients import client_id
@@ -76,17 +69,9 @@ async def surface_grid(
 ) -> Response:
     if name not in SURFACES:
         raise HTTPException(404, UnknownSurface(name).message)
-    _check_resolution(resolution, settings.max_grid_resolution)
+    operations.check_resolution(resolution, settings.max_grid_resolution)
     body = await in_queue(http, lambda: grid_body(name, resolution))
     return Response(body, media_type="application/json")
-
-
-def _check_resolution(resolution: int, limit: int, what: str = "a grid") -> None:
-    if resolution > limit:
-        raise RequestValidationError(
-            [{"loc": ("query", "resolution"), "type": "less_than_equal", "input": resolution,
-              "msg": f"{what}'s resolution must be at most {limit}"}]
-        )  # fmt: skip
 
 
 async def in_queue(http: Request, fn: Callable[[], T]) -> T:
@@ -109,23 +94,6 @@ async def list_schedulers() -> Any:
     return [scheduler_out(spec) for spec in SCHEDULERS.values()]
 
 
-def _described(body: CustomSurface | ModelSurfaceIn, resolution: int) -> dict[str, Any]:
-    surface = resolve_surface(body)
-    assert isinstance(surface, Surface)
-    answer = {
-        "surface": surface_out(surface),
-        "grid": grid_out(surface, resolution),
-        "note": getattr(surface, "note", ""),
-    }
-    if isinstance(surface, ModelSurface):
-        x, y = surface.data_x.reshape(-1).tolist(), surface.data_y.reshape(-1).tolist()
-        answer["data"] = {"model": surface.model, "x": x, "y": y}
-        answer["samples"] = len(x)
-    elif isinstance(surface, NetworkSurface):
-        answer["samples"] = len(surface.plane.x)
-    return answer
-
-
 GridResolution = Annotated[
     int, Query(ge=2, description="points per axis (2..LOSSLAB_MAX_GRID_RESOLUTION, 400)")
 ]
@@ -136,8 +104,8 @@ async def custom_surface(
     body: CustomSurface, http: Request, settings: SettingsDep, resolution: GridResolution = 100
 ) -> Any:
     """Check a formula and answer its surface description and grid."""
-    _check_resolution(resolution, settings.max_grid_resolution)
-    return await in_queue(http, lambda: _described(body, resolution))
+    operations.check_resolution(resolution, settings.max_grid_resolution)
+    return await in_queue(http, lambda: operations.described_surface(body, resolution))
 
 
 @router.post("/surfaces/model", response_model=CustomSurfaceOut, responses=BUSY | TOO_LONG)
@@ -153,11 +121,11 @@ async def model_landscape(
     first use), so it runs in the job pool with its own resolution limit.
     """
     if body.model != "mlp_plane":
-        _check_resolution(resolution, settings.max_grid_resolution)
-        return await in_queue(request, lambda: _described(body, resolution))
-    _check_resolution(resolution, settings.max_plane_resolution, "a network plane")
+        operations.check_resolution(resolution, settings.max_grid_resolution)
+        return await in_queue(request, lambda: operations.described_surface(body, resolution))
+    operations.check_resolution(resolution, settings.max_plane_resolution, "a network plane")
     return await request.app.state.jobs.run(
-        lambda job: _described(body, resolution), client_id(request)
+        lambda job: operations.described_surface(body, resolution), client_id(request)
     )
 
 
@@ -189,12 +157,7 @@ async def activations(
 ) -> dict[str, Any]:
     """sigmoid, tanh and ReLU on `points` evenly spaced x from `x_min` to `x_max`: each
     function's value, its derivative by autograd, and where that derivative vanishes."""
-    if not x_min < x_max:
-        raise RequestValidationError(
-            [{"loc": ("query", "x_max"), "type": "greater_than", "input": x_max,
-              "msg": f"x_max must be greater than x_min ({x_min})"}]
-        )  # fmt: skip
-    return await run_in_threadpool(activation_curves, x_min, x_max, points)
+    return await run_in_threadpool(operations.activations, x_min, x_max, points)
 
 
 @router.get("/limits", response_model=dict[str, int | float])
@@ -224,13 +187,6 @@ async def create_run(request: RunRequest, http: Request, settings: SettingsDep) 
     return JSONResponse(run)
 
 
-def _script(request: RunRequest, settings: Settings) -> str:
-    if isinstance(request.surface, ModelSurfaceIn) and request.surface.model == "mlp_plane":
-        # Refused before its plane is built (training the network is a job's work).
-        raise UnsupportedScript(("surface", "model"), NETWORK_PLANE)
-    return render_script(build_config(request, settings))
-
-
 @router.post(
     "/runs/script",
     response_class=PlainTextResponse,
@@ -242,41 +198,8 @@ async def run_script(
     request: RunRequest, http: Request, settings: SettingsDep
 ) -> PlainTextResponse:
     """A standalone Python script, torch only, that reproduces this run frame for frame."""
-    text = await in_queue(http, lambda: _script(request, settings))
+    text = await in_queue(http, lambda: operations.script(request, settings))
     return PlainTextResponse(text, media_type="text/x-python")
-
-
-def _ensemble(request: EnsembleRequest, settings: Settings, job: Job) -> dict[str, Any]:
-    if request.noise is None:
-        raise InvalidRequest(("noise",), "an ensemble needs gradient noise: give noise {std, seed}")
-    if request.members * request.steps > settings.max_ensemble_steps:
-        raise InvalidRequest(
-            ("members",),
-            f"members × steps must be at most {settings.max_ensemble_steps}",
-        )
-    base = build_config(
-        RunRequest.model_validate(request.model_dump(exclude={"members"})), settings
-    )
-    assert base.noise is not None
-    runs = []
-    for member in range(request.members):
-        seed = (base.noise.seed + member) % 2**63
-        config = replace(base, noise=engine.Noise(base.noise.std, seed))
-        try:
-            # The job's limit binds every member, each checked before every step.
-            status, frames, summary = engine.run(config, should_stop=job.should_stop)
-        except engine.RunCancelled:
-            raise JobTimeout(settings.job_seconds) from None
-        runs.append(
-            {
-                "seed": seed,
-                "status": status,
-                "x": [f["x"] for f in frames],
-                "y": [f["y"] for f in frames],
-                "final_loss": summary.final_loss,
-            }
-        )
-    return {"runs": runs}
 
 
 @router.post(
@@ -289,6 +212,12 @@ async def run_ensemble(request: EnsembleRequest, http: Request, settings: Settin
 
     A CPU-heavy job: it runs in the server's bounded job pool.
     """
-    pool = http.app.state.jobs
-    job = await pool.run(lambda job: _ensemble(request, settings, job), client_id(http))
-    return JSONResponse(job)
+
+    def job_body(job: Job) -> dict[str, Any]:
+        try:
+            return operations.ensemble(request, settings, job.should_stop)
+        except engine.RunCancelled:
+            # The job's limit binds every member: the job stops only when it runs out of time.
+            raise JobTimeout(settings.job_seconds) from None
+
+    return JSONResponse(await http.app.state.jobs.run(job_body, client_id(http)))

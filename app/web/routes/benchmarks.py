@@ -16,8 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 
 from ... import benchmark
-from ...config import Settings
-from .. import binary
+from .. import binary, operations
 from ..jobs import Job
 from ..jobstream import Computation, Progress, client_leaving, run_job, start_stream
 from ..schemas import BUSY, MAP_EVENT, TOO_LONG, BenchmarkOut, BenchmarkRequest
@@ -36,16 +35,9 @@ def _computation(checked: benchmark.Plan, left: threading.Event | None = None) -
         def should_stop() -> bool:
             return job.should_stop() or (left is not None and left.is_set())
 
-        answer = benchmark.run(checked, progress, should_stop)
-        return binary.dumps(benchmark.with_exports(answer)).encode()
+        return binary.dumps(operations.benchmark_answer(checked, progress, should_stop)).encode()
 
     return compute
-
-
-def _check(body: BenchmarkRequest, settings: Settings) -> benchmark.Plan:
-    """Check and size the benchmark before any optimizer work (a worker thread: it builds
-    and probes optimizers)."""
-    return benchmark.plan(body.to_request(), limits=settings)
 
 
 @router.get("/defaults", response_model=BenchmarkRequest)
@@ -59,7 +51,7 @@ async def create_benchmark(
     body: BenchmarkRequest, request: Request, settings: SettingsDep
 ) -> Response:
     """Tune every optimizer's lr on every surface with the same budget; answer the table."""
-    checked = await run_in_threadpool(_check, body, settings)
+    checked = await run_in_threadpool(operations.benchmark_plan, body, settings)
     pool, client = request.app.state.jobs, client_id(request)
     async with client_leaving(request) as left:
         answer = await run_job(pool, _computation(checked, left), lambda _: None, client)
@@ -73,5 +65,5 @@ async def create_benchmark(
 )
 async def stream_benchmark(body: BenchmarkRequest, request: Request, settings: SettingsDep) -> Any:
     """The benchmark with progress: `event: progress` {fraction}, then `event: done`."""
-    checked = await run_in_threadpool(_check, body, settings)
+    checked = await run_in_threadpool(operations.benchmark_plan, body, settings)
     return start_stream(request, lambda as_binary: _computation(checked), llb1=False)

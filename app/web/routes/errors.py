@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -13,40 +12,13 @@ from pydantic.json_schema import models_json_schema
 
 from ...engine import RunCancelled, RunTimeout
 from ...errors import InvalidInput
+from ..details import invalid_input_detail, validation_detail
 from ..jobs import Busy, JobTimeout
 from ..middleware import SecurityHeaders
 from ..runqueue import QueueTimeout
 from ..schemas import ErrorOut, ValidationErrorOut
 
 log = logging.getLogger("losslab")
-MAX_ECHOED_CHARS = 200
-
-
-def invalid_input_detail(error: InvalidInput, prefix: tuple[str, ...] = ("body",)) -> list[Any]:
-    """FastAPI's validation-error shape for one of our own InvalidInput errors."""
-    return [{"loc": [*prefix, *error.loc], "msg": error.message, "type": "value_error"}]
-
-
-def strict(value: Any) -> Any:
-    """Make a value safe for strict JSON: non-finite floats become strings, long text is cut."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if isinstance(value, str) and len(value) > MAX_ECHOED_CHARS:
-        return value[:MAX_ECHOED_CHARS] + "…"
-    if isinstance(value, dict):
-        return {str(k): strict(v) for k, v in list(value.items())[:50]}
-    if isinstance(value, list | tuple):
-        return [strict(v) for v in value[:50]]
-    if value is None or isinstance(value, bool | int | float):
-        return value
-    return str(value)
-
-
-def validation_detail(errors: Any) -> list[Any]:
-    return [
-        {key: strict(item[key]) for key in ("loc", "msg", "type", "input") if key in item}
-        for item in errors
-    ]
 
 
 async def _invalid_input(request: Request, exc: Exception) -> JSONResponse:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from ...landscapes import network
-from ...optimizers import get_optimizer
+from .. import operations
 from ..jobs import Job, JobPool, JobTimeout
 from ..schemas import BUSY, TOO_LONG, NetworkTrainingOut, NetworkTrainRequest
 from .clients import client_id
@@ -20,19 +20,12 @@ router = APIRouter(prefix="/api/models", tags=["models"])
 @router.post("/mlp/train", response_model=NetworkTrainingOut, responses=BUSY | TOO_LONG)
 async def train_mlp(body: NetworkTrainRequest, request: Request, settings: SettingsDep) -> Response:
     """Train all weights of the MLP with any optimizer; the path on its own PCA plane."""
-    optimizer = get_optimizer(body.optimizer)
-
     pool: JobPool = request.app.state.jobs
 
     def job_body(job: Job) -> Any:
         try:
-            result = network.train_network(
-                body.dataset, body.seed, optimizer, body.hyperparameters, body.steps,
-                body.batch_size, body.resolution, body.init_seed,
-                limits=settings, should_stop=job.should_stop,
-            )  # fmt: skip
+            return operations.train_network(body, settings, job.should_stop)
         except network.TrainingStopped:
             raise JobTimeout(pool.seconds) from None
-        return result.as_dict()
 
     return JSONResponse(await pool.run(job_body, client_id(request)))

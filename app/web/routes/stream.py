@@ -28,15 +28,16 @@ from pydantic import ValidationError
 from ...config import Settings
 from ...engine import Frame, RunCancelled, RunTimeout, Trajectory
 from ...errors import InvalidInput
+from .. import operations
+from ..details import body_detail, invalid_input_detail
 from ..jobs import Busy, JobTimeout
+from ..jobstream import encode_sweep, run_sweep
 from ..runner import done_payload, frame_batches, start
 from ..runqueue import QueueTimeout, RunQueue, Ticket
 from ..schemas import BUSY, SSE_EVENT, TOO_LONG, RunRequest, SweepRequest
 from ..service import build_config
-from . import sweeps as sweep_routes
 from .clients import client_id
 from .deps import SettingsDep
-from .errors import invalid_input_detail, validation_detail
 
 log = logging.getLogger("losslab")
 router = APIRouter(tags=["stream"])
@@ -268,12 +269,12 @@ class RunSocket:
         header = {"type": "sweep", "sweep_id": sweep_id}
         try:
             request = SweepRequest.model_validate(body)
-            compute = await run_in_threadpool(sweep_routes.prepare, request, self.settings)
-            answer = await sweep_routes.run_sweep(
+            compute = await run_in_threadpool(operations.sweep, request, self.settings)
+            answer = await run_sweep(
                 self.websocket.app.state.jobs,
                 compute,
                 client_id(self.websocket),
-                lambda result: sweep_routes.encode(result, as_binary, header),
+                lambda result: encode_sweep(result, as_binary, header),
                 stop,
             )
             await (self.send_bytes(answer) if as_binary else self.send_text(answer.decode()))
@@ -351,11 +352,6 @@ class RunSocket:
             await self.send({"type": "error", "run_id": run_id, "detail": str(error)})
         except RunCancelled:
             return
-
-
-def body_detail(error: ValidationError) -> list[dict[str, Any]]:
-    """A message's validation errors, located as in an HTTP body."""
-    return [item | {"loc": ["body", *item["loc"]]} for item in validation_detail(error.errors())]
 
 
 async def close_all(app: Any) -> None:

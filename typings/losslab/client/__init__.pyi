@@ -1,0 +1,1 @@
+from app.client import *  # noqa: F403

@@ -1,0 +1,1 @@
+from app.client.http import *  # noqa: F403

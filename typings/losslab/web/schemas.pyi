@@ -1,0 +1,1 @@
+from app.web.schemas import *  # noqa: F403
