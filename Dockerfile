@@ -21,7 +21,7 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 # The code last: an edit rebuilds only these layers. Editable, so that the app finds
 # templates/ and static/ beside its package, as in a checkout.
 COPY README.md ./
-COPY app ./app
+COPY losslab ./losslab
 COPY templates ./templates
 COPY static ./static
 COPY locales ./locales

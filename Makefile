@@ -29,10 +29,11 @@ check: $(STAMP)
 	$(BIN)/hadolint Dockerfile
 	./scripts/check-js.sh
 
-# The bench scripts import the engine as `app`, the source tree's name: run from here.
+# Ratios against a bare torch loop: the engine and the API, sweeps, the Python client.
 bench: $(STAMP)
-	PYTHONPATH=. $(BIN)/python bench/bench_engine.py
-	PYTHONPATH=. $(BIN)/python bench/bench_sweeps.py
+	$(BIN)/python bench/bench_engine.py
+	$(BIN)/python bench/bench_sweeps.py
+	$(BIN)/python bench/bench_client.py
 
 # 50 WebSocket clients dragging sliders plus a burst of maps against a real server (~1 min).
 load: $(STAMP)

@@ -22,9 +22,9 @@ from collections.abc import Callable
 
 import torch
 
-from app import benchmark
-from app.benchmark import Entry, LrGrid, Request
-from app.optimizers import OPTIMIZERS
+from losslab import benchmark
+from losslab.benchmark import Entry, LrGrid, Request
+from losslab.optimizers import OPTIMIZERS
 
 PAIR = Request(surfaces=("rosenbrock",), steps=500)
 CASES = [

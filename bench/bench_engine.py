@@ -19,9 +19,9 @@ import pytorch_optimizer
 import torch
 from fastapi.testclient import TestClient
 
-from app import engine
-from app.landscapes.surfaces import get_surface
-from app.main import create_app
+from losslab import engine
+from losslab.landscapes.surfaces import get_surface
+from losslab.main import create_app
 
 CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("rosenbrock", "SGD", {"lr": 1e-4}),

@@ -34,11 +34,11 @@ import httpx
 import torch
 from served import served
 
-from app import maps
-from app.landscapes.surfaces import get_surface
-from app.maps import Axis
-from app.optimizers import get_optimizer
-from app.web import binary
+from losslab import maps
+from losslab.landscapes.surfaces import get_surface
+from losslab.maps import Axis
+from losslab.optimizers import get_optimizer
+from losslab.web import binary
 
 RESOLUTION, STEPS = 200, 500
 HIMMELBLAU = get_surface("himmelblau")

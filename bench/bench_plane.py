@@ -1,4 +1,4 @@
-"""What a network loss plane costs (app/landscapes/network.py), against bare torch loops in one
+"""What a network loss plane costs (losslab/landscapes/network.py), against bare torch loops in one
 process.
 
     python bench/bench_plane.py [--threads 1] [--repeats 5] [--dataset moons]
@@ -27,9 +27,9 @@ import torch
 from torch import nn
 from torch.nn.utils import vector_to_parameters
 
-from app import engine
-from app.landscapes import network
-from app.optimizers import get_optimizer
+from losslab import engine
+from losslab.landscapes import network
+from losslab.optimizers import get_optimizer
 
 GRID = 100
 LOOP_SAMPLE = 200

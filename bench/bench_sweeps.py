@@ -27,11 +27,11 @@ import torch
 from bench_maps import paired, seconds
 from served import served
 
-from app import engine, sweeps
-from app.landscapes.surfaces import get_surface
-from app.maps import Axis
-from app.optimizers import get_optimizer
-from app.web import binary
+from losslab import engine, sweeps
+from losslab.landscapes.surfaces import get_surface
+from losslab.maps import Axis
+from losslab.optimizers import get_optimizer
+from losslab.web import binary
 
 STEPS, VALUES = 1000, 97
 ROSENBROCK = get_surface("rosenbrock")

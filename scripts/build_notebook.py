@@ -36,7 +36,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-PIXEL_RATIO = 2  # sharp on high-density screens; the PNG's metadata keeps its CSS width
+PIXEL_RATIO = 1.5  # sharp enough on high-density screens, and the notebook stays small; the
+# PNG metadata keeps its CSS width
 
 Cell = tuple[str, str]  # ("markdown" | "code", source)
 

@@ -11,8 +11,8 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
-from app.config import Settings
-from app.main import create_app
+from losslab.config import Settings
+from losslab.main import create_app
 from tests.servers import make_app
 
 

@@ -23,9 +23,9 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
-from app.config import Settings, get_settings
-from app.main import create_app
-from app.web.server import uvicorn_options
+from losslab.config import Settings, get_settings
+from losslab.main import create_app
+from losslab.web.server import uvicorn_options
 
 LOSSLAB = Path(sys.executable).with_name("losslab")
 

@@ -8,9 +8,9 @@ import pytest
 import torch
 from fastapi.testclient import TestClient
 
-from app import analysis as analysis_module
-from app import engine
-from app.analysis import (
+from losslab import analysis as analysis_module
+from losslab import engine
+from losslab.analysis import (
     MODEL_CURVATURE_CHUNK,
     MODEL_CURVATURE_FRAMES,
     _nearest,
@@ -19,11 +19,11 @@ from app.analysis import (
     predicted_contraction,
     stability_rule,
 )
-from app.landscapes.formula import formula_surface
-from app.landscapes.models import model_surface
-from app.landscapes.network import plane_surface
-from app.landscapes.surfaces import FOUR_WELLS_ESCAPE_LR, get_surface
-from app.presets import PRESETS
+from losslab.landscapes.formula import formula_surface
+from losslab.landscapes.models import model_surface
+from losslab.landscapes.network import plane_surface
+from losslab.landscapes.surfaces import FOUR_WELLS_ESCAPE_LR, get_surface
+from losslab.presets import PRESETS
 from tests.conftest import strict_json
 
 LAMBDA_MAX, LAMBDA_MIN = 25.0, 1.0  # elliptic: 0.5·(x² + 25·y²)

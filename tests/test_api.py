@@ -9,9 +9,9 @@ import pytest
 import torch
 from fastapi.testclient import TestClient
 
-from app.config import Settings
-from app.landscapes.surfaces import SURFACES
-from app.optimizers import OPTIMIZERS
+from losslab.config import Settings
+from losslab.landscapes.surfaces import SURFACES
+from losslab.optimizers import OPTIMIZERS
 from tests.conftest import strict_json
 
 REFERENCE = {

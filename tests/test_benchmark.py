@@ -17,12 +17,12 @@ import pytest
 import torch
 from fastapi.testclient import TestClient
 
-from app import benchmark, engine
-from app.benchmark import Entry, LrGrid, LrOutcome, Request
-from app.cli import main
-from app.config import Settings
-from app.optimizers import OPTIMIZERS
-from app.web.schemas import BenchmarkRequest
+from losslab import benchmark, engine
+from losslab.benchmark import Entry, LrGrid, LrOutcome, Request
+from losslab.cli import main
+from losslab.config import Settings
+from losslab.optimizers import OPTIMIZERS
+from losslab.web.schemas import BenchmarkRequest
 
 
 @pytest.fixture(autouse=True, scope="module")

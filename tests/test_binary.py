@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from app.config import Settings
-from app.web import binary
+from losslab.config import Settings
+from losslab.web import binary
 from tests.servers import make_app
 
 BINARY = {"accept": binary.BINARY}
@@ -112,7 +112,7 @@ def test_the_binary_stream_carries_progress_then_the_map(client: TestClient) -> 
 
 
 def test_the_binary_stream_reports_an_error_record(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("app.maps.estimated_seconds", lambda *args: 0.0)  # starts, times out
+    monkeypatch.setattr("losslab.maps.estimated_seconds", lambda *args: 0.0)  # starts, times out
     with TestClient(make_app(Settings(job_seconds=0.0))) as client:
         response = client.post("/api/maps/basins/stream", json=BASINS, headers=BINARY)
     (kind, payload), *_ = records(response.content)[-1:]

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from app import cli
-from app.config import Settings
+from losslab import cli
+from losslab.config import Settings
 from tests.servers import LOSSLAB
 
 # The command line
@@ -97,18 +97,19 @@ def test_cli_bad_argument_exits_2_naming_the_field(
     assert "Traceback" not in err
 
 
-def test_the_installed_package_is_losslab_not_app(tmp_path: Path) -> None:
-    """Outside the source tree the package imports as `losslab`; no top-level `app` is
-    installed to collide with another project's."""
+def test_the_installed_package_is_losslab_alone(tmp_path: Path) -> None:
+    """Outside the source tree the package imports as `losslab`; the project's other folders
+    (tests, bench, examples) are not installed to collide with another project's."""
     script = (
-        "import importlib.util, losslab, losslab.engine\n"
-        "print(losslab.__name__, losslab.engine.__name__, importlib.util.find_spec('app'))"
+        "import importlib.util as u, losslab, losslab.engine\n"
+        "print(losslab.__name__, losslab.engine.__name__,\n"
+        "      *(u.find_spec(name) for name in ('app', 'tests', 'bench', 'examples')))"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["losslab", "losslab.engine", "None"]
+    assert done.stdout.split() == ["losslab", "losslab.engine", "None", "None", "None", "None"]
 
 
 def test_settings_lists_every_variable_with_its_meaning(

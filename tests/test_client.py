@@ -19,17 +19,17 @@ from types import SimpleNamespace
 from typing import Any
 
 import httpx
-import losslab
-import losslab.client.http
 import numpy as np
 import pandas
 import pytest
 import torch
-from losslab.client import LiveMessage, LiveSession
-from losslab.web import schemas
 from pydantic import BaseModel
 
-from app.config import Settings
+import losslab
+import losslab.client.http
+from losslab.client import LiveMessage, LiveSession
+from losslab.config import Settings
+from losslab.web import schemas
 from tests.servers import ThreadServer, free_port, make_app, serve_in_thread
 
 Sync = losslab.Client | losslab.Local

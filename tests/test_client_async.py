@@ -13,12 +13,12 @@ from types import SimpleNamespace
 from typing import Any
 
 import httpx
+import pytest
+
 import losslab
 import losslab.client.http
-import pytest
 from losslab.client import AsyncLiveSession, LiveMessage
-
-from app.config import Settings
+from losslab.config import Settings
 from tests.servers import free_port
 from tests.test_client import (
     CASES,

@@ -1,4 +1,4 @@
-"""The client's figures (app/client/figures.py), drawn from the API's real answers."""
+"""The client's figures (losslab/client/figures.py), drawn from the API's real answers."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any, Literal
 import pytest
 from fastapi.testclient import TestClient
 
-from app.client.figures import (
+from losslab.client.figures import (
     DIVERGED_COLOR,
     EVENTS,
     PALETTE,
@@ -23,7 +23,7 @@ from app.client.figures import (
     runs_figure,
     sweep_figure,
 )
-from app.web.schemas import (
+from losslab.web.schemas import (
     BenchmarkOut,
     CustomSurfaceOut,
     Event,

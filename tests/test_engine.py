@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 import torch
 
-from app import engine
-from app.engine import InvalidRun, Trajectory, make_config
-from app.landscapes.surfaces import FOUR_WELLS_ESCAPE_LR, UnknownSurface, get_surface
-from app.optimizers import HyperparameterError, UnknownOptimizer
+from losslab import engine
+from losslab.engine import InvalidRun, Trajectory, make_config
+from losslab.landscapes.surfaces import FOUR_WELLS_ESCAPE_LR, UnknownSurface, get_surface
+from losslab.optimizers import HyperparameterError, UnknownOptimizer
 
 
 def plain_torch_loop(

@@ -23,10 +23,10 @@ from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from app.config import Settings
+from losslab.config import Settings
 from tests.servers import ThreadServer, make_app, serve_in_subprocess, serve_in_thread, wait_for
 
-APP_DIR = str(Path(__file__).resolve().parents[1] / "app")
+APP_DIR = str(Path(__file__).resolve().parents[1] / "losslab")
 # About half a millisecond a step: long enough to be cut off in the middle.
 LONG_RUN: dict[str, Any] = {
     "surface": "rosenbrock",
@@ -182,7 +182,7 @@ def test_a_torch_error_mid_run_reaches_the_websocket_client(
     def torch_fails(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("element 0 of tensors does not require grad")
 
-    monkeypatch.setattr("app.web.routes.stream.done_payload", torch_fails)
+    monkeypatch.setattr("losslab.web.routes.stream.done_payload", torch_fails)
 
     async def session() -> dict[str, Any]:
         async with connect(ws_url(url)) as ws:

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.landscapes.formula import FormulaError, compile_formula, formula_surface
+from losslab.landscapes.formula import FormulaError, compile_formula, formula_surface
 from tests.conftest import strict_json
 
 HOSTILE = [

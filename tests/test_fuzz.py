@@ -20,12 +20,12 @@ from pydantic import BaseModel, ValidationError
 from schemathesis import CheckFunction
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from app.config import Settings
-from app.hyperparameters import Hyperparameter
-from app.landscapes.surfaces import SURFACES
-from app.optimizers import OPTIMIZERS
-from app.schedulers import SCHEDULERS
-from app.web.schemas import (
+from losslab.config import Settings
+from losslab.hyperparameters import Hyperparameter
+from losslab.landscapes.surfaces import SURFACES
+from losslab.optimizers import OPTIMIZERS
+from losslab.schedulers import SCHEDULERS
+from losslab.web.schemas import (
     MAP_EVENT,
     SSE_EVENT,
     BasinMapRequest,

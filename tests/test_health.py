@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from app.config import Settings
+from losslab.config import Settings
 from tests.servers import make_app
 
 # Probes

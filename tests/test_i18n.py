@@ -18,7 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 from markupsafe import Markup, escape
 
-from app.web import i18n
+from losslab.web import i18n
 
 ROOT = Path(__file__).resolve().parents[1]
 JS = ROOT / "static" / "js"

@@ -22,15 +22,15 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from app import analysis, benchmark, engine
-from app.landscapes.formula import formula_surface
-from app.landscapes.models import LOSSES, NAMED_DATASETS, model_surface
-from app.landscapes.network import plane_surface
-from app.landscapes.surfaces import FOUR_WELLS_ESCAPE_LR
-from app.presets import get_presets
-from app.schedulers import SCHEDULERS
-from app.web import i18n
-from app.web.service import optimizers_out, scheduler_out, surfaces_out
+from losslab import analysis, benchmark, engine
+from losslab.landscapes.formula import formula_surface
+from losslab.landscapes.models import LOSSES, NAMED_DATASETS, model_surface
+from losslab.landscapes.network import plane_surface
+from losslab.landscapes.surfaces import FOUR_WELLS_ESCAPE_LR
+from losslab.presets import get_presets
+from losslab.schedulers import SCHEDULERS
+from losslab.web import i18n
+from losslab.web.service import optimizers_out, scheduler_out, surfaces_out
 
 # ---- the rule, as i18n.js has it -------------------------------------------------------------
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from app.activations import VANISHING, activation_curves
-from app.web import lessons
+from losslab.activations import VANISHING, activation_curves
+from losslab.web import lessons
 
 
 def test_every_chapter_loads_in_both_languages() -> None:

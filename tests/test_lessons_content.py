@@ -2,7 +2,7 @@
 text in English and Simplified Chinese, and every state, solution and check something the
 page and the engine can actually run (surfaces, optimizers and their settings, schedulers,
 check keys and their values). The file's path, its languages and its figures are the
-loader's (app/web/lessons.py); the other allowed values are written out here."""
+loader's (losslab/web/lessons.py); the other allowed values are written out here."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from urllib.parse import parse_qsl
 import pytest
 from fastapi.testclient import TestClient
 
-from app.landscapes.surfaces import SURFACES
-from app.web.lessons import CHAPTERS as CHAPTERS_FILE
-from app.web.lessons import FIGURES, LANGUAGES
+from losslab.landscapes.surfaces import SURFACES
+from losslab.web.lessons import CHAPTERS as CHAPTERS_FILE
+from losslab.web.lessons import FIGURES, LANGUAGES
 
 TUTORIALS = ["000", "001", "002", "003", "004"]
 EVENTS = {"overshoot", "oscillation", "escape", "saddle_stall", "divergence"}

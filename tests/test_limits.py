@@ -26,12 +26,12 @@ from fastapi.testclient import TestClient
 from websockets.sync.client import connect
 from websockets.typing import Origin
 
-from app import engine
-from app.config import Settings
-from app.landscapes.formula import formula_surface
-from app.web.jobs import Busy, Job, JobPool
-from app.web.runqueue import QueueTimeout, RunQueue
-from app.web.server import BoundedWebSocketProtocol, TimedHttpProtocol
+from losslab import engine
+from losslab.config import Settings
+from losslab.landscapes.formula import formula_surface
+from losslab.web.jobs import Busy, Job, JobPool
+from losslab.web.runqueue import QueueTimeout, RunQueue
+from losslab.web.server import BoundedWebSocketProtocol, TimedHttpProtocol
 from tests.servers import (
     LOSSLAB,
     ThreadServer,

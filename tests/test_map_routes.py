@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from app.web.jobs import JobPool
+from losslab.web.jobs import JobPool
 from tests.conftest import strict_json
 
 
@@ -95,7 +95,7 @@ def test_a_failing_map_says_so_at_the_end_of_its_stream(
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr("app.maps.basin_map", broken)
+    monkeypatch.setattr("losslab.maps.basin_map", broken)
     body = {"surface": "bowl", "optimizer": "SGD", "steps": 10, "resolution": 8}
     response = client.post("/api/maps/basins/stream", json=body)
     assert response.status_code == 200

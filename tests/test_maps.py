@@ -15,13 +15,21 @@ import pytest
 import torch
 from torch import Tensor
 
-from app import batched_optim, engine, maps
-from app.config import Settings
-from app.errors import InvalidInput
-from app.landscapes.models import model_surface
-from app.landscapes.surfaces import Surface, get_surface
-from app.maps import DIVERGED, UNDECIDED, Axis, BasinMap, CellGrid, HyperparameterMap, MapCancelled
-from app.optimizers import HyperparameterError, get_optimizer
+from losslab import batched_optim, engine, maps
+from losslab.config import Settings
+from losslab.errors import InvalidInput
+from losslab.landscapes.models import model_surface
+from losslab.landscapes.surfaces import Surface, get_surface
+from losslab.maps import (
+    DIVERGED,
+    UNDECIDED,
+    Axis,
+    BasinMap,
+    CellGrid,
+    HyperparameterMap,
+    MapCancelled,
+)
+from losslab.optimizers import HyperparameterError, get_optimizer
 
 SAMPLES = 20
 

@@ -13,7 +13,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from app.config import Settings, get_settings
+from losslab.config import Settings, get_settings
 
 REFERENCE: dict[str, Any] = {
     "surface": "bowl",
@@ -146,7 +146,7 @@ def test_a_failure_inside_a_stream_is_reported_without_details(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise ValueError(SECRET)
 
-    monkeypatch.setattr("app.web.routes.stream.done_payload", broken)
+    monkeypatch.setattr("losslab.web.routes.stream.done_payload", broken)
     client = make_client()
     text = client.post("/api/runs/stream", json=REFERENCE).text
     assert "event: error" in text

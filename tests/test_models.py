@@ -12,8 +12,8 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
-from app.engine import make_config, run
-from app.landscapes.models import model_surface
+from losslab.engine import make_config, run
+from losslab.landscapes.models import model_surface
 from tests.conftest import strict_json
 
 

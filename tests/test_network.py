@@ -11,9 +11,9 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
-from app import engine
-from app.errors import InvalidInput
-from app.landscapes.network import (
+from losslab import engine
+from losslab.errors import InvalidInput
+from losslab.landscapes.network import (
     DATASETS,
     NetworkSurface,
     NetworkTraining,
@@ -23,7 +23,7 @@ from app.landscapes.network import (
     plane_surface,
     train_network,
 )
-from app.optimizers import get_optimizer
+from losslab.optimizers import get_optimizer
 
 each_dataset = pytest.mark.parametrize("dataset", DATASETS)
 each_dtype = pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)

@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from app.optimizers import (
+from losslab.optimizers import (
     FRAMEWORK_SWITCHES,
     OPTIMIZERS,
     HyperparameterError,

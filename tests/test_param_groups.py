@@ -10,10 +10,10 @@ import pytest
 import torch
 from fastapi.testclient import TestClient
 
-from app import engine
-from app.errors import InvalidInput
-from app.landscapes.surfaces import get_surface
-from app.optimizers import OPTIMIZERS
+from losslab import engine
+from losslab.errors import InvalidInput
+from losslab.landscapes.surfaces import get_surface
+from losslab.optimizers import OPTIMIZERS
 
 CASES = [
     ("bowl", "SGD", {"lr": 0.1}, [{}, {"lr": 0.01}]),

@@ -6,7 +6,7 @@ import pytest
 import torch
 from fastapi.testclient import TestClient
 
-from app.schedulers import SCHEDULERS
+from losslab.schedulers import SCHEDULERS
 from tests.conftest import strict_json
 
 S = torch.optim.lr_scheduler

@@ -10,10 +10,10 @@ import pytest
 import torch
 from fastapi.testclient import TestClient
 
-from app import engine
-from app.analysis import analyze
-from app.landscapes.surfaces import SHARP_FLAT_LR, get_surface
-from app.presets import PRESETS
+from losslab import engine
+from losslab.analysis import analyze
+from losslab.landscapes.surfaces import SHARP_FLAT_LR, get_surface
+from losslab.presets import PRESETS
 from tests.conftest import strict_json
 
 SURFACE = get_surface("sharp_flat")

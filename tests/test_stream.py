@@ -8,8 +8,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from app.engine import Frame, Trajectory
-from app.web import runner
+from losslab.engine import Frame, Trajectory
+from losslab.web import runner
 from tests.conftest import strict_json
 
 REQUEST: dict[str, Any] = {

@@ -6,16 +6,16 @@ import pytest
 import torch
 from torch import Tensor
 
-from app.calculus import suggested_lr
-from app.errors import InvalidInput
-from app.landscapes.surfaces import (
+from losslab.calculus import suggested_lr
+from losslab.errors import InvalidInput
+from losslab.landscapes.surfaces import (
     FOUR_WELLS_ESCAPE_LR,
     SURFACES,
     Surface,
     UnknownSurface,
     get_surface,
 )
-from app.web.service import surfaces_out
+from losslab.web.service import surfaces_out
 
 ALL = list(SURFACES.values())
 NAMES = list(SURFACES)

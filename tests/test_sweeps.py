@@ -15,14 +15,14 @@ import pytest
 import torch
 from fastapi.testclient import TestClient
 
-from app import engine, maps, sweeps
-from app.config import Settings
-from app.errors import InvalidInput
-from app.landscapes.models import model_surface
-from app.landscapes.surfaces import Surface, get_surface
-from app.maps import Axis
-from app.optimizers import get_optimizer
-from app.web import binary
+from losslab import engine, maps, sweeps
+from losslab.config import Settings
+from losslab.errors import InvalidInput
+from losslab.landscapes.models import model_surface
+from losslab.landscapes.surfaces import Surface, get_surface
+from losslab.maps import Axis
+from losslab.optimizers import get_optimizer
+from losslab.web import binary
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -20,15 +20,15 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app import maps
-from app.engine import make_config, run
-from app.errors import InvalidInput
-from app.hyperparameters import Hyperparameter
-from app.landscapes.surfaces import get_surface
-from app.maps import Axis
-from app.optimizer_catalog import EXCLUDED as CATALOG_EXCLUDED
-from app.optimizer_catalog import GROUPS_COUPLED
-from app.optimizers import (
+from losslab import maps
+from losslab.engine import make_config, run
+from losslab.errors import InvalidInput
+from losslab.hyperparameters import Hyperparameter
+from losslab.landscapes.surfaces import get_surface
+from losslab.maps import Axis
+from losslab.optimizer_catalog import EXCLUDED as CATALOG_EXCLUDED
+from losslab.optimizer_catalog import GROUPS_COUPLED
+from losslab.optimizers import (
     EXCLUDED,
     LIBRARY_ERRORS,
     OPTIMIZERS,

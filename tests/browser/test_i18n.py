@@ -11,7 +11,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from app.web import i18n
+from losslab.web import i18n
 from tests.browser.conftest import PageWatch
 from tests.browser.test_page import RUNS_DONE, open_page
 

@@ -12,8 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from app.landscapes.surfaces import SURFACES
-from app.web import lessons
+from losslab.landscapes.surfaces import SURFACES
+from losslab.web import lessons
 
 from .test_page import RUNS_DONE, api_run, set_hyperparameter
 from .test_phone import PHONE, new_page

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Browser
 
-from app.config import Settings
+from losslab.config import Settings
 from tests.servers import make_app, serve_in_thread
 
 

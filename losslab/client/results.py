@@ -2,7 +2,7 @@
 
 Each result is the pydantic model the server answers with (`web/schemas.py`), so its fields are
 the API's, and it keeps the request that made it (`request`, left out of `model_dump()`). A
-figure draws the landscape in this process from the same code the server uses (app/landscapes),
+figure draws the landscape in this process from the same code the server uses (losslab/landscapes),
 so figures need no server, and an async client's results draw them too.
 """
 

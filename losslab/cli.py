@@ -58,7 +58,6 @@ def _serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _stopped)
     try:
         uvicorn.run(
-            # The package's own name: `losslab` installed, `app` in the source tree's tests.
             f"{__package__}.main:app",
             host=args.host,
             port=args.port,

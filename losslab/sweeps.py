@@ -2,7 +2,7 @@
 
 A sweep takes a run's config and an axis: a numeric hyperparameter ("lr", "betas.0", ...) or a
 coordinate of the start point ("start_x", "start_y"). Row i of the sweep is the run with the
-axis's i-th value, stepped with every other row as one (N, 2) leaf (app/batched_optim.py), and
+axis's i-th value, stepped with every other row as one (N, 2) leaf (losslab/batched_optim.py), and
 its frames are what the single run yields: the same points, losses and gradients, bit for bit
 where the batched rule is (tests/test_sweeps.py), and the same stop (converged, diverged,
 max_steps) at the same step.

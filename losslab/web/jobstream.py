@@ -1,4 +1,4 @@
-"""Answering a job from the pool (app/web/jobs.py): at once, or streamed with its progress.
+"""Answering a job from the pool (losslab/web/jobs.py): at once, or streamed with its progress.
 
 Maps and benchmarks share this: a `Computation` takes the job (to poll whether to stop) and a
 progress callback, and answers the encoded bytes of its result. Streamed, the client hears

@@ -5,7 +5,7 @@ rates (its other settings at their defaults unless the request fixes them) and t
 seeded random starts. A run succeeds when its loss reaches the surface's target: the global
 minimum's loss + `tolerance`, or on a surface without a minimum (a saddle) the saddle's loss −
 `escape_margin`. Its steps to target is the first frame at or below the target. A run is the
-engine's single run (app/engine.py), with its stops: it ends when it leaves the divergence
+engine's single run (losslab/engine.py), with its stops: it ends when it leaves the divergence
 bound or a value turns non-finite (diverged, a failure) or when its gradient and step both
 fall within the dtype's tolerance (converged).
 

@@ -3,9 +3,9 @@
 A basin map starts a run at each point of a grid over the surface's domain, all with the same
 optimizer and settings. A hyperparameter map starts every run at one point and gives each cell
 its own values of two numeric hyperparameters (the axes). Cells are the rows of one (N, 2)
-tensor: a step is one batched forward, backward and optimizer step (app/batched_optim.py).
+tensor: a step is one batched forward, backward and optimizer step (losslab/batched_optim.py).
 
-Every cell follows the single-run engine's rules (app/engine.py) with the same dtype, checked
+Every cell follows the single-run engine's rules (losslab/engine.py) with the same dtype, checked
 at every frame in the engine's order: diverged (a non-finite point, loss, gradient or
 optimizer state, or the point outside `RunConfig.bounds()`), then converged (gradient norm and
 last step both at most the dtype's tolerance, after at least one step). A stopped cell is
@@ -21,13 +21,13 @@ Hyperparameter maps run SGD, Adam, AdamW, RMSprop and Adagrad by per-cell update
 every other plain first-order optimizer whose step treats its parameter groups independently
 with one parameter group per cell (`groups_refusal` says why others cannot), within
 `Settings.max_map_fallback_cell_steps` (some 30 µs per cell and step, bench/bench_maps.py).
-The sizes a map may have are the `Settings` it is given as `limits` (app/config.py). Every
+The sizes a map may have are the `Settings` it is given as `limits` (losslab/config.py). Every
 path gives each cell the trajectory of its single run, bit for bit (tests/test_maps.py and
 tests/test_zoo.py).
 
-A model's landscape (app/landscapes/models.py) is mapped with full-batch steps on its full-data loss
-`fn`; the engine computes the same loss as torch.nn does, so those cells agree with single
-runs to rounding (~1e-7) rather than bit for bit. Mini-batch runs are not mapped.
+A model's landscape (losslab/landscapes/models.py) is mapped with full-batch steps on its
+full-data loss `fn`; the engine computes the same loss as torch.nn does, so those cells agree
+with single runs to rounding (~1e-7) rather than bit for bit. Mini-batch runs are not mapped.
 
 A cell's outcome is the index in `surface.minima` of the nearest minimum within
 `MINIMUM_RADIUS_FRACTION` of the domain's diagonal of its final point, `DIVERGED` (-1), or

@@ -8,7 +8,7 @@ uvicorn has parsed them, so two guards live at the protocol level:
 - `BoundedWebSocketProtocol` closes a WebSocket whose unsent output grows past
   `max_ws_pending_bytes`: uvicorn answers every ping with a pong whether or not the client
   reads, so a ping flood from a client that never reads would grow the server's memory.
-Both read the process's settings (app/config.py), so they work with `--workers` too; a
+Both read the process's settings (losslab/config.py), so they work with `--workers` too; a
 subclass may set the limit as a class attribute instead (tests do).
 """
 

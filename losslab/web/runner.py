@@ -3,7 +3,7 @@
 Every piece of a run's CPU work is one `RunQueue.slice()`: the config is built and frame 0
 computed in the first (so a page draws after one turn in the queue), the other frames in
 slices of up to `SLICE_SECONDS`, and the analysis in the last. The run's clock
-(app/engine.py) bounds the whole: compute time, the analysis included, up to the run's
+(losslab/engine.py) bounds the whole: compute time, the analysis included, up to the run's
 limit. A run whose client left stops at the next slice: the routes stop asking for slices
 (a cancelled task, or `client_gone`). Knows no HTTP.
 """

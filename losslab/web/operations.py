@@ -1,7 +1,7 @@
 """The API's heavier operations as plain functions of their request models, knowing no HTTP.
 
 A route wraps one of these with the run queue or the job pool, its client's departure and the
-wire's encoding; losslab's in-process client (app/client/local.py) calls the same function in
+wire's encoding; losslab's in-process client (losslab/client/local.py) calls the same function in
 the caller's thread. So a map, a sweep or a benchmark is computed by one piece of code however
 it is asked for. Each function validates before any optimizer work (an `InvalidInput` names the
 field), and the ones that compute for long take `should_stop`, polled between steps.

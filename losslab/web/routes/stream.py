@@ -1,6 +1,6 @@
 """Streamed runs: Server-Sent Events and a WebSocket (docs/API.md).
 
-The engine runs one slice of the fair run queue at a time (app/web/runner.py), so the event loop
+The engine runs one slice of the fair run queue at a time (losslab/web/runner.py), so the event loop
 stays free and a cancelled or abandoned run costs at most the slice in progress. The first
 batch is frame 0 alone, so the page can draw at once; later batches gather frames for up to
 `SLICE_SECONDS`.

@@ -10,7 +10,7 @@ it (MSE on a sigmoid: `nn.MSELoss()(torch.sigmoid(out), y)`), with batches drawn
 `DataLoader` shuffled by a seeded generator (a new order every epoch), or in data order with
 `shuffle` off, so a run equals the plain torch training loop step for step (for an
 element-wise optimizer, which steps nn.Linear's two tensors as it steps one: the loop that
-Copy as PyTorch writes, app/script.py).
+Copy as PyTorch writes, losslab/script.py).
 """
 
 from __future__ import annotations

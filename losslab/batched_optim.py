@@ -1,7 +1,7 @@
 """Many independent runs stepped as one: cell k is row k of one (N, 2) leaf tensor.
 
 `descend` is the batched counterpart of the engine's run loop: one forward, backward and
-optimizer step for all cells per step, and the engine's stops (app/engine.py) applied to each
+optimizer step for all cells per step, and the engine's stops (losslab/engine.py) applied to each
 cell at every step, cheaply (see `_Descent`). The optimizers it steps:
 
 - `TorchRows`: a real torch.optim optimizer over the whole leaf. For element-wise optimizers
@@ -489,7 +489,7 @@ F64 = torch.float64
 
 class Recorder(Protocol):
     """Sees every frame of every cell in the batch: `Trace` keeps them all, a benchmark's
-    first-hit recorder (app/benchmark.py) only when each cell first reaches its target."""
+    first-hit recorder (losslab/benchmark.py) only when each cell first reaches its target."""
 
     def record(self, step: int, cells: Tensor, data: Tensor, loss: Tensor, grad: Tensor) -> None:
         """Frame `step` of cells `cells` (indices): their points, losses and gradients. Parked

@@ -1,1 +1,0 @@
-from app.client import *  # noqa: F403

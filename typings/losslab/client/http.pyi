@@ -1,1 +1,0 @@
-from app.client.http import *  # noqa: F403

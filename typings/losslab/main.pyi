@@ -1,1 +1,0 @@
-from app.main import *  # noqa: F403

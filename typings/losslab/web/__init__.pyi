@@ -1,1 +1,0 @@
-from app.web import *  # noqa: F403

@@ -1,1 +1,0 @@
-from app.web.schemas import *  # noqa: F403
