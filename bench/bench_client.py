@@ -23,10 +23,11 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
-import losslab
 import torch
 import uvicorn
 from bench_engine import bare_loop
+
+import losslab
 from losslab.main import create_app
 
 CASES: list[tuple[str, str, dict[str, Any]]] = [

@@ -1,4 +1,4 @@
-"""The client's figures (losslab/client/figures.py), drawn from the API's real answers."""
+"""The client's figures (losslab/client/figures/), drawn from the API's real answers."""
 
 from __future__ import annotations
 

@@ -57,7 +57,15 @@ class LocalTransport:
     """Answers calls in process; `settings` are the limits a server would apply."""
 
     def __init__(self, settings: Settings | None = None) -> None:
-        self.settings = settings or Settings()
+        self._settings = settings
+
+    @property
+    def settings(self) -> Settings:
+        """Read from the LOSSLAB_ environment on first use, not at `import losslab`: a bad
+        variable then fails the first call, with its name, rather than the import."""
+        if self._settings is None:
+            self._settings = Settings()
+        return self._settings
 
     def send(self, call: Call[Any]) -> Any:
         handler: Callable[[Call[Any]], Any] = getattr(self, "_" + call.name)
