@@ -792,6 +792,16 @@ def test_runs_records_carry_the_run_and_its_label() -> None:
     assert list(table.columns[:2]) == ["run", "label"] and len(table) == len(records)
 
 
+def test_runs_draw_together_only_on_one_surface() -> None:
+    bowl = losslab.run(surface="bowl", optimizer="SGD", lr=0.1, steps=20)
+    figure = losslab.Runs([bowl, bowl]).figure()
+    paths = [t for t in figure.data if (t.meta or {}).get("role") == "path"]
+    assert len(paths) == 2
+    valley = losslab.run(surface="rosenbrock", optimizer="SGD", lr=1e-3, steps=20)
+    with pytest.raises(ValueError, match="different surfaces"):
+        losslab.Runs([bowl, valley]).figure()
+
+
 def test_a_sweep_has_one_record_per_value() -> None:
     sweep = losslab.sweep(**SWEEP)
     records = sweep.to_records()

@@ -154,7 +154,7 @@ class LocalTransport:
 
     def _train_network(self, call: Call[Any]) -> Any:
         assert isinstance(call.body, schemas.NetworkTrainRequest)
-        return operations.train_network(call.body, self.settings, self._job_clock())
+        return operations.train_network(call.body, self.settings)(self._job_clock())
 
     def _parse_csv(self, call: Call[Any]) -> Any:
         assert call.text is not None

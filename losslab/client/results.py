@@ -34,8 +34,11 @@ def landscape(
     surface: SurfaceSpec, resolution: int = LANDSCAPE_RESOLUTION
 ) -> tuple[schemas.SurfaceOut, schemas.Grid]:
     """A surface's description and grid, computed here as the server computes them."""
-    key = surface if isinstance(surface, str) else surface.model_dump_json()
-    return _landscape(key, isinstance(surface, str), resolution)
+    return _landscape(_surface_key(surface), isinstance(surface, str), resolution)
+
+
+def _surface_key(surface: SurfaceSpec) -> str:
+    return surface if isinstance(surface, str) else surface.model_dump_json()
 
 
 @lru_cache(maxsize=16)
@@ -152,10 +155,14 @@ class Runs(list[Run]):
 
         if not self:
             raise ValueError("no runs to draw")
-        request = self[0].request
-        if request is None:
-            raise ValueError("this run does not know its surface: draw it from a client's result")
-        surface, grid = landscape(request.surface)
+        requests = [run.request for run in self]
+        if any(request is None for request in requests):
+            raise ValueError("a run that does not know its surface: draw a client's results")
+        surfaces = {_surface_key(request.surface) for request in requests if request is not None}
+        if len(surfaces) > 1:
+            raise ValueError("these runs are on different surfaces: draw each on its own")
+        assert requests[0] is not None
+        surface, grid = landscape(requests[0].surface)
         named = list(zip(labels or self.labels(), self, strict=True))
         return runs_figure(surface, grid, named, title=title)
 

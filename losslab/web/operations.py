@@ -262,13 +262,18 @@ def benchmark_answer(
 
 
 def train_network(
-    body: NetworkTrainRequest, settings: Settings, should_stop: ShouldStop = never
-) -> dict[str, Any]:
-    """Train every weight of the MLP; raises network.TrainingStopped when told to stop."""
+    body: NetworkTrainRequest, settings: Settings
+) -> Callable[[ShouldStop], dict[str, Any]]:
+    """Check the optimizer's name, then train every weight of the MLP when called; that
+    raises network.TrainingStopped when told to stop."""
     optimizer = get_optimizer(body.optimizer)
-    result = network.train_network(
-        body.dataset, body.seed, optimizer, body.hyperparameters, body.steps,
-        body.batch_size, body.resolution, body.init_seed,
-        limits=settings, should_stop=should_stop,
-    )  # fmt: skip
-    return result.as_dict()
+
+    def compute(should_stop: ShouldStop) -> dict[str, Any]:
+        result = network.train_network(
+            body.dataset, body.seed, optimizer, body.hyperparameters, body.steps,
+            body.batch_size, body.resolution, body.init_seed,
+            limits=settings, should_stop=should_stop,
+        )  # fmt: skip
+        return result.as_dict()
+
+    return compute

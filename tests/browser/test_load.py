@@ -180,7 +180,7 @@ def test_assets_are_versioned_and_a_change_gets_a_new_url(live_server: str) -> N
         current = client.get(url)
         assert current.status_code == 200
         assert current.headers["cache-control"] == "public, max-age=31536000, immutable"
-        assert current.text == (STATIC / "css" / "losslab.css").read_text()
+        assert current.text == (STATIC / "css" / "app.css").read_text()
         # A page older than the files gets today's file, revalidated rather than kept.
         stale = client.get("/assets/000000000000/css/app.css")
         assert stale.status_code == 200 and stale.headers["cache-control"] == "no-cache"
@@ -188,7 +188,7 @@ def test_assets_are_versioned_and_a_change_gets_a_new_url(live_server: str) -> N
         assert client.get("/assets/x/..%2F..%2Fapp%2Fconfig.py").status_code == 404
         assert client.get("/assets/x/../../app/config.py").status_code == 404
 
-        css = STATIC / "css" / "losslab.css"
+        css = STATIC / "css" / "app.css"
         before = css.stat()
         try:
             os.utime(css, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000_000))

@@ -21,10 +21,11 @@ router = APIRouter(prefix="/api/models", tags=["models"])
 async def train_mlp(body: NetworkTrainRequest, request: Request, settings: SettingsDep) -> Response:
     """Train all weights of the MLP with any optimizer; the path on its own PCA plane."""
     pool: JobPool = request.app.state.jobs
+    compute = operations.train_network(body, settings)  # an unknown optimizer: 422 at once
 
     def job_body(job: Job) -> Any:
         try:
-            return operations.train_network(body, settings, job.should_stop)
+            return compute(job.should_stop)
         except network.TrainingStopped:
             raise JobTimeout(pool.seconds) from None
 
