@@ -112,14 +112,9 @@ class LocalTransport:
         return operations.activations(**call.params)
 
     def _run(self, call: Call[Any]) -> Any:
-        frames: list[Any] = []
-        done: Any = None
-        for kind, data in self.run_events(call.body):
-            if kind == "frames":
-                frames.extend(data)
-            else:
-                done = data
-        return {**done, "frames": frames}
+        trajectory = self._trajectory(call.body)
+        frames = list(trajectory)
+        return {**done_payload(uuid4().hex, trajectory, frames), "frames": frames}
 
     def _script(self, call: Call[Any]) -> Any:
         assert isinstance(call.body, schemas.RunRequest)
@@ -164,12 +159,15 @@ class LocalTransport:
         """A job's stop rule here: its time limit (there is no client to leave)."""
         return _deadline(self.settings.job_seconds)
 
+    def _trajectory(self, request: Any) -> engine.Trajectory:
+        assert isinstance(request, schemas.RunRequest)
+        config = build_config(request, self.settings)
+        return engine.Trajectory(config, self.settings.run_seconds)
+
     def run_events(self, request: Any) -> Iterator[Event]:
         """A run's frames as the engine computes them, one event each, then `done`."""
         with refusals(self.settings):
-            assert isinstance(request, schemas.RunRequest)
-            config = build_config(request, self.settings)
-            trajectory = engine.Trajectory(config, self.settings.run_seconds)
+            trajectory = self._trajectory(request)
             frames: list[Any] = []
             for frame in trajectory:
                 frames.append(frame)
