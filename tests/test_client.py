@@ -112,6 +112,7 @@ class Case:
 CASES: dict[str, Case] = {
     "surfaces": Case("surfaces"),
     "grid": Case("grid", ("rosenbrock",), {"resolution": 16}),
+    "describe-text": Case("describe", ("x**2 + 3*y**2",), {"resolution": 12}),
     "describe-formula": Case(
         "describe",
         ({"formula": "(x - 1)**2 + 3*(y + 0.5)**2", "domain": {"x": [-2, 3], "y": [-2, 2]}},),
@@ -381,12 +382,20 @@ def test_a_wrong_type_is_refused_before_sending_as_the_server_refuses_it(
     assert [e.loc for e in before_sending.errors] == [("body", "steps")]
 
 
-def test_an_unknown_surface_grid_is_a_404(remote: losslab.Client) -> None:
-    over_http = refusal(lambda: remote.grid("no_such_surface", resolution=8))
-    in_process = refusal(lambda: losslab.local.grid("no_such_surface", resolution=8))
+@pytest.mark.parametrize("name", ["no_such_surface", "../bowl", "bowl/grid?resolution=2"])
+def test_an_unknown_surface_grid_is_a_404(name: str, remote: losslab.Client) -> None:
+    over_http = refusal(lambda: remote.grid(name, resolution=8))
+    in_process = refusal(lambda: losslab.local.grid(name, resolution=8))
     assert over_http.status == in_process.status == 404
-    assert over_http.detail == in_process.detail
-    assert "no_such_surface" in str(over_http.detail) and over_http.field is None
+    assert over_http.field is None and repr(name) in str(in_process.detail)
+    if "/" not in name:  # a "/" (sent as %2F) reaches no route at all: Starlette's "Not Found"
+        assert over_http.detail == in_process.detail
+
+
+def test_a_request_that_is_not_a_mapping_is_refused_before_sending() -> None:
+    with mocked(never_called) as offline:
+        refused = refusal(lambda: offline.run([1, 2]))  # type: ignore[arg-type]
+    assert refused.status == 422 and "not list" in str(refused)
 
 
 @pytest.mark.parametrize(

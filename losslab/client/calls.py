@@ -93,12 +93,12 @@ def grid(surface: str, resolution: int = 100) -> Call[schemas.Grid]:
 
 
 def describe(
-    surface: schemas.CustomSurface | schemas.ModelSurfaceIn | Mapping[str, Any],
+    surface: str | schemas.CustomSurface | schemas.ModelSurfaceIn | Mapping[str, Any],
     resolution: int = 100,
 ) -> Call[schemas.CustomSurfaceOut]:
     """A formula's or a model's surface: its description (minima found), grid and note;
-    a regression model's data set too."""
-    spec = plain(surface)
+    a regression model's data set too. A string is a formula: `describe("x**2 + 3*y**2")`."""
+    spec = {"formula": surface} if isinstance(surface, str) else plain(surface)
     model: type[BaseModel]
     if isinstance(spec, Mapping) and "model" in spec:
         model, path = schemas.ModelSurfaceIn, "/api/surfaces/model"

@@ -16,6 +16,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import unquote
 from uuid import uuid4
 
 from pydantic import ValidationError
@@ -79,7 +80,7 @@ class LocalTransport:
         return surfaces_out()
 
     def _grid(self, call: Call[Any]) -> Any:
-        name = call.path.split("/")[3]
+        name = unquote(call.path.split("/")[3])
         if name not in SURFACES:
             raise APIError(404, UnknownSurface(name).message)
         resolution = call.params["resolution"]

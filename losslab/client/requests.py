@@ -65,7 +65,11 @@ def build(
     """`model` from `request` with `fields` over it (None leaves a field as it is); keywords
     that are not fields of the model go into its `hyperparameters`, after `hyperparameters`.
     Refusals raise the 422 the server would answer."""
-    data: dict[str, Any] = {} if request is None else dict(plain(request))
+    given = {} if request is None else plain(request)
+    if not isinstance(given, dict):
+        why = f"a request is a mapping or a {model.__name__}, not {type(request).__name__}"
+        raise APIError(422, [{"loc": ["body"], "msg": why, "type": "model_type"}])
+    data: dict[str, Any] = given
     names = model.model_fields
     extra: dict[str, Any] = dict(plain(hyperparameters or {}))
     for key, value in fields.items():
