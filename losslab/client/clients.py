@@ -23,7 +23,7 @@ from .http import AsyncTransport, Options, Transport, websocket_url
 from .live import HANDSHAKE_ERRORS, MAX_MESSAGE_BYTES, AsyncLiveSession, LiveSession
 from .local import LocalTransport
 from .requests import run_request, taking
-from .results import Run, Runs
+from .results import Runs
 from .streams import AsyncRunStream, RunStream
 
 P = ParamSpec("P")
@@ -33,11 +33,9 @@ DEFAULT_URL = "http://127.0.0.1:8000"
 
 
 class Sender(Protocol):
+    """What a blocking client sends its calls through (Transport, LocalTransport)."""
+
     def send(self, call: Call[Any]) -> Any: ...
-
-
-class AsyncSender(Protocol):
-    def send(self, call: Call[Any]) -> Awaitable[Any]: ...
 
 
 def _named(method: Callable[..., Any], name: str, build: Callable[..., Any]) -> None:
@@ -284,4 +282,4 @@ class AsyncClient:
         await self.aclose()
 
 
-__all__ = ["AsyncClient", "Client", "Local", "Run", "Runs"]
+__all__ = ["AsyncClient", "Client", "Local"]
