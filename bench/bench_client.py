@@ -18,14 +18,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import torch
 import uvicorn
-from bench_engine import bare_loop
+from bench_engine import bare_loop, median_seconds
 
 import losslab
 from losslab.main import create_app
@@ -36,16 +36,6 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("himmelblau", "RMSprop", {"lr": 1e-3}),
     ("rosenbrock", "Lion", {"lr": 1e-3}),
 ]
-
-
-def median_seconds(fn: Callable[[], object], repeats: int) -> float:
-    fn()  # warm up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 @contextmanager

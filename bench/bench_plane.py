@@ -18,12 +18,12 @@ Medians of the repeats.
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 from collections.abc import Callable
 from functools import partial
 
 import torch
+from bench_engine import median_seconds
 from torch import nn
 from torch.nn.utils import vector_to_parameters
 
@@ -34,16 +34,6 @@ from losslab.optimizers import get_optimizer
 GRID = 100
 LOOP_SAMPLE = 200
 STEPS = 500
-
-
-def median_seconds(fn: Callable[[], object], repeats: int) -> float:
-    fn()  # warm up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def bare_network_training(dataset: str, steps: int) -> None:

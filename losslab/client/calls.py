@@ -63,6 +63,14 @@ def _answering(model: type[B], request: BaseModel) -> Callable[[Any], B]:
     return lambda answer: model.model_validate({**answer, "request": request})
 
 
+def _job(
+    name: str, path: str, model: type[B], body: BaseModel, progress: Progress | None
+) -> Call[B]:
+    """A job posted to its /stream route: progress events, then the result as `model`."""
+    parse = _answering(model, body)
+    return Call(name, "POST", path, parse, body=body, answer="job", progress=progress)
+
+
 def _posting(
     build_body: Callable[P, B],
     name: str,
@@ -184,9 +192,7 @@ def basin_map(
         "dtype": dtype,
     }
     body = build(schemas.BasinMapRequest, request, {**fields, **settings}, hyperparameters)
-    parse = _answering(results.BasinMap, body)
-    path = "/api/maps/basins/stream"
-    return Call("basin_map", "POST", path, parse, body=body, answer="job", progress=progress)
+    return _job("basin_map", "/api/maps/basins/stream", results.BasinMap, body, progress)
 
 
 def hyperparameter_map(
@@ -214,11 +220,8 @@ def hyperparameter_map(
         "dtype": dtype,
     }
     body = build(schemas.HyperparameterMapRequest, request, {**fields, **settings}, hyperparameters)
-    parse = _answering(results.HyperparameterMap, body)
     path = "/api/maps/hyperparameters/stream"
-    return Call(
-        "hyperparameter_map", "POST", path, parse, body=body, answer="job", progress=progress
-    )
+    return _job("hyperparameter_map", path, results.HyperparameterMap, body, progress)
 
 
 def benchmark(
@@ -254,9 +257,7 @@ def benchmark(
         "dtype": dtype,
     }
     body = build(schemas.BenchmarkRequest, request, fields)
-    parse = _answering(results.Benchmark, body)
-    path = "/api/benchmarks/stream"
-    return Call("benchmark", "POST", path, parse, body=body, answer="job", progress=progress)
+    return _job("benchmark", "/api/benchmarks/stream", results.Benchmark, body, progress)
 
 
 def benchmark_defaults() -> Call[schemas.BenchmarkRequest]:

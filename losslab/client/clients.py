@@ -57,8 +57,8 @@ def parsed(call: Call[R], answer: Any) -> R:
         ) from None
 
 
-class Operation(Generic[P, R]):
-    """A blocking client's method: `build(...)`'s Call, sent, its answer parsed."""
+class Bound(Generic[P, R]):
+    """An operation of calls.py as a client's method, named as the client's attribute."""
 
     def __init__(self, build: Callable[P, Call[R]]) -> None:
         self.build = build
@@ -66,6 +66,10 @@ class Operation(Generic[P, R]):
 
     def __set_name__(self, owner: type[Any], name: str) -> None:
         self.name = name
+
+
+class Operation(Bound[P, R]):
+    """A blocking client's method: `build(...)`'s Call, sent, its answer parsed."""
 
     @overload
     def __get__(self, client: None, owner: type[Any]) -> Operation[P, R]: ...
@@ -86,15 +90,8 @@ class Operation(Generic[P, R]):
         return method
 
 
-class AsyncOperation(Generic[P, R]):
+class AsyncOperation(Bound[P, R]):
     """An awaiting client's method: as Operation, awaited."""
-
-    def __init__(self, build: Callable[P, Call[R]]) -> None:
-        self.build = build
-        self.name = build.__name__
-
-    def __set_name__(self, owner: type[Any], name: str) -> None:
-        self.name = name
 
     @overload
     def __get__(self, client: None, owner: type[Any]) -> AsyncOperation[P, R]: ...

@@ -101,16 +101,22 @@ def _frame_record(frame: schemas.FrameOut) -> dict[str, Any]:
     return record
 
 
-def records_frame(records: list[dict[str, Any]]) -> pandas.DataFrame:
-    """`records` as a pandas DataFrame; pandas is optional, so it is imported only here."""
-    try:
-        import pandas
-    except ImportError:  # pragma: no cover - pandas is installed with the notebook extra
-        raise ImportError("to_pandas() needs pandas: pip install pandas") from None
-    return pandas.DataFrame.from_records(records)
+class Tabular:
+    """A result that is a table: `to_records()` its rows, `to_pandas()` them as a DataFrame."""
+
+    def to_records(self) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def to_pandas(self) -> pandas.DataFrame:
+        """The records as a DataFrame; pandas is optional, so it is imported only here."""
+        try:
+            import pandas
+        except ImportError:  # pragma: no cover - pandas is installed with the notebook extra
+            raise ImportError("to_pandas() needs pandas: pip install pandas") from None
+        return pandas.DataFrame.from_records(self.to_records())
 
 
-class Run(schemas.Run):
+class Run(Tabular, schemas.Run):
     """One run: every frame (the state after k steps), the summary and the analysis."""
 
     request: schemas.RunRequest | None = Field(None, exclude=True)
@@ -132,11 +138,8 @@ class Run(schemas.Run):
         (`state.exp_avg_0`: element 0 of exp_avg)."""
         return [_frame_record(frame) for frame in self.frames]
 
-    def to_pandas(self) -> pandas.DataFrame:
-        return records_frame(self.to_records())
 
-
-class Runs(list[Run]):
+class Runs(Tabular, list[Run]):
     """Several runs, drawn together on the landscape of the first."""
 
     def __init__(self, runs: Iterable[Run] = ()) -> None:
@@ -179,9 +182,6 @@ class Runs(list[Run]):
             for record in run.to_records()
         ]
 
-    def to_pandas(self) -> pandas.DataFrame:
-        return records_frame(self.to_records())
-
 
 def _cell_records(result: schemas.MapOut, x_name: str, y_name: str) -> list[dict[str, Any]]:
     return [
@@ -199,7 +199,7 @@ def _cell_records(result: schemas.MapOut, x_name: str, y_name: str) -> list[dict
     ]
 
 
-class BasinMap(schemas.MapOut):
+class BasinMap(Tabular, schemas.MapOut):
     """Where each start ends: `outcome[i][j]` for the start (x[j], y[i])."""
 
     request: schemas.BasinMapRequest | None = Field(None, exclude=True)
@@ -214,11 +214,8 @@ class BasinMap(schemas.MapOut):
         """One row per cell: its start (start_x, start_y) and where the run went."""
         return _cell_records(self, "start_x", "start_y")
 
-    def to_pandas(self) -> pandas.DataFrame:
-        return records_frame(self.to_records())
 
-
-class HyperparameterMap(schemas.MapOut):
+class HyperparameterMap(Tabular, schemas.MapOut):
     """Which settings converge: `outcome[i][j]` for (x[j], y[i]) on the two axes."""
 
     request: schemas.HyperparameterMapRequest | None = Field(None, exclude=True)
@@ -233,11 +230,8 @@ class HyperparameterMap(schemas.MapOut):
         x_name, y_name = ("x", "y") if self.axes is None else (self.axes.x.name, self.axes.y.name)
         return _cell_records(self, x_name, y_name)
 
-    def to_pandas(self) -> pandas.DataFrame:
-        return records_frame(self.to_records())
 
-
-class Sweep(schemas.SweepOut):
+class Sweep(Tabular, schemas.SweepOut):
     """The run once per value of one setting: row i is `values[i]`'s path."""
 
     request: schemas.SweepRequest | None = Field(None, exclude=True)
@@ -262,11 +256,8 @@ class Sweep(schemas.SweepOut):
             for i, value in enumerate(self.values)
         ]
 
-    def to_pandas(self) -> pandas.DataFrame:
-        return records_frame(self.to_records())
 
-
-class Benchmark(schemas.BenchmarkOut):
+class Benchmark(Tabular, schemas.BenchmarkOut):
     """Optimizers tuned with one budget on the same surfaces (docs/API.md, "Benchmarks")."""
 
     request: schemas.BenchmarkRequest | None = Field(None, exclude=True)
@@ -288,9 +279,6 @@ class Benchmark(schemas.BenchmarkOut):
                 record |= {f"final_loss_{k}": v for k, v in row.final_loss.items()}
             records.append(record)
         return records
-
-    def to_pandas(self) -> pandas.DataFrame:
-        return records_frame(self.to_records())
 
     def to_markdown(self) -> str:
         """The table as the page and `losslab benchmark` print it."""
